@@ -1,0 +1,95 @@
+"""Every Redis key taskproc uses, named once, under one configurable prefix.
+
+`redis-cli --scan --pattern 'tp:*'` shows the whole data model (see docs/redis.md).
+
+    {p}:task:seq                       STRING  last task id (INCR)
+    {p}:task:{id}                      HASH    one task (fields: shared.tasks.TaskField)
+    {p}:tasks:user:{uid}               ZSET    task ids of a user, score = scheduledAt
+    {p}:tasks:updated                  ZSET    every task id, score = lastUpdated (cleanup)
+    {p}:tasks:scheduled:{type}         ZSET    scheduled tasks of a type, score = order (ms)
+    {p}:tasks:running:{type}           ZSET    running tasks of a type, score = lease expiry (ms)
+    {p}:leases                         ZSET    every running task, score = lease expiry (ms)
+    {p}:queue                          ZSET    the arq queue (arq's own job keys: arq:job:*)
+    {p}:chan:wake                      PUBSUB  dispatchers wake on it after an enqueue
+    {p}:chan:ready                     PUBSUB  a task became claimable by an external provider
+    {p}:chan:task                      PUBSUB  task events (cancel, finished): "{id} {status}"
+    {p}:providers                      HASH    provider id -> ProviderSpec JSON
+    {p}:providers:alive                ZSET    provider id -> heartbeat expiry ms (+inf: ExApp)
+    {p}:tasktypes:custom               HASH    custom task type id -> JSON (ExApps)
+    {p}:config:preferences             HASH    task type id -> preferred provider id
+    {p}:user:{uid}                     HASH    a user account
+    {p}:users                          SET     all user ids
+    {p}:apppw:{sha256}                 STRING  app password / token digest -> user id
+    {p}:exapp:{appid}                  HASH    an ExApp account (secret digest, version)
+    {p}:exapps                         SET     all ExApp ids
+    {p}:file:seq                       STRING  last file id (INCR)
+    {p}:file:{id}                      HASH    file metadata (owner, size, sha256, mime, name…)
+    {p}:files:unreferenced             ZSET    upload file ids no task references, score = expiry
+    {p}:task:{id}:files                SET     file ids referenced by a task (input and output)
+    {p}:rl:*                           (limits) rate-limit windows
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Key builders bound to one prefix."""
+
+    def __init__(self, prefix: str = "tp") -> None:
+        self.p = prefix
+        self.task_seq = f"{prefix}:task:seq"
+        self.tasks_updated = f"{prefix}:tasks:updated"
+        self.leases = f"{prefix}:leases"
+        self.queue = f"{prefix}:queue"
+        self.chan_wake = f"{prefix}:chan:wake"
+        self.chan_ready = f"{prefix}:chan:ready"
+        self.chan_task = f"{prefix}:chan:task"
+        self.providers = f"{prefix}:providers"
+        self.providers_alive = f"{prefix}:providers:alive"
+        self.tasktypes_custom = f"{prefix}:tasktypes:custom"
+        self.preferences = f"{prefix}:config:preferences"
+        self.users = f"{prefix}:users"
+        self.exapps = f"{prefix}:exapps"
+        self.file_seq = f"{prefix}:file:seq"
+        self.files_unreferenced = f"{prefix}:files:unreferenced"
+        self.rate_limit_prefix = f"{prefix}:rl"
+
+    def task(self, task_id: int | str) -> str:
+        return f"{self.p}:task:{task_id}"
+
+    def task_files(self, task_id: int | str) -> str:
+        return f"{self.p}:task:{task_id}:files"
+
+    def user_tasks(self, user_id: str) -> str:
+        return f"{self.p}:tasks:user:{user_id}"
+
+    def scheduled(self, task_type: str) -> str:
+        return f"{self.p}:tasks:scheduled:{task_type}"
+
+    def running(self, task_type: str) -> str:
+        return f"{self.p}:tasks:running:{task_type}"
+
+    def user(self, user_id: str) -> str:
+        return f"{self.p}:user:{user_id}"
+
+    def apppw(self, digest: str) -> str:
+        return f"{self.p}:apppw:{digest}"
+
+    def exapp(self, app_id: str) -> str:
+        return f"{self.p}:exapp:{app_id}"
+
+    def file(self, file_id: int | str) -> str:
+        return f"{self.p}:file:{file_id}"
+
+    @staticmethod
+    def arq_job(job_id: str) -> str:
+        """arq's own job key (arq 0.28 does not let us prefix it)."""
+        return f"arq:job:{job_id}"
+
+    @staticmethod
+    def arq_in_progress(job_id: str) -> str:
+        return f"arq:in-progress:{job_id}"
+
+    @staticmethod
+    def arq_retry(job_id: str) -> str:
+        return f"arq:retry:{job_id}"
