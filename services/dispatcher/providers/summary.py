@@ -1,0 +1,169 @@
+"""Extractive summary, headline and topics: sumy TextRank + YAKE, or Debian's `ots`.
+
+No language model is involved: the summary and the headline are sentences picked from the input
+(TextRank), the topics are key phrases (YAKE). sumy's default tokenizer needs NLTK data that no
+package ships, so sentences are split with pysbd and words with NLTK's Treebank tokenizer, which
+need no data (reference/providers.md §2.4).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.dispatcher.provider import Engine, ProviderContext, ProviderError, run_process
+from services.dispatcher.providers._common import require, require_binary, text_input
+from shared.providers import ProviderSpec
+from shared.settings_engines import EngineSettings
+
+SUMMARY, HEADLINE, TOPICS = ("core:text2text:summary", "core:text2text:headline",
+                             "core:text2text:topics")
+
+
+def _offline_tokenizer() -> Any:
+    """A sumy Tokenizer that needs no NLTK downloads (pysbd sentences, Treebank words)."""
+    pysbd = require("pysbd")
+    treebank = require("nltk.tokenize", "nltk").TreebankWordTokenizer
+    base = require("sumy.nlp.tokenizers", "sumy").Tokenizer
+
+    class OfflineTokenizer(base):  # type: ignore[misc, valid-type]
+        def __init__(self, language: str = "english") -> None:
+            self._language = language
+            self._seg = pysbd.Segmenter(language="en", clean=False)
+            self._wt = treebank()
+
+        def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+            return tuple(s.strip() for s in self._seg.segment(paragraph) if s.strip())
+
+        def to_words(self, sentence: str) -> tuple[str, ...]:
+            return tuple(w for w in self._wt.tokenize(sentence) if base._is_word(w))
+
+    return OfflineTokenizer()
+
+
+@dataclass
+class _Sumy:
+    """The loaded sumy pieces: tokenizer, parser class and a TextRank summarizer."""
+
+    tokenizer: Any
+    parser: Any
+    summarizer: Any
+
+    @classmethod
+    def load(cls) -> _Sumy:
+        tokenizer = _offline_tokenizer()
+        parser = require("sumy.parsers.plaintext", "sumy").PlaintextParser
+        stemmer = require("sumy.nlp.stemmers", "sumy").Stemmer("english")
+        summarizer = require("sumy.summarizers.text_rank", "sumy").TextRankSummarizer(stemmer)
+        summarizer.stop_words = require("sumy.utils", "sumy").get_stop_words("english")
+        return cls(tokenizer, parser, summarizer)
+
+    def top(self, text: str, count: int) -> list[str]:
+        """The `count` best-ranked sentences, in document order."""
+        document = self.parser.from_string(text, self.tokenizer).document
+        return [str(s) for s in self.summarizer(document, count)]
+
+
+@dataclass
+class SumyProvider:
+    """Summary (top sentences) or headline (top sentence) with TextRank."""
+
+    spec: ProviderSpec
+    sentences: int
+    engine: Engine = field(default_factory=Engine)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        text = text_input(inputs)
+        model: _Sumy = await self.engine.model(_Sumy.load)
+        picked: list[str] = await self.engine.run(model.top, text, self.sentences)
+        return {"output": " ".join(picked) if picked else text.strip()}
+
+
+def _yake_topics(extractor: Any, text: str, count: int) -> str:
+    phrases = [kw for kw, _score in extractor.extract_keywords(text)]
+    return ", ".join(phrases[:count])
+
+
+@dataclass
+class YakeProvider:
+    """Topics as YAKE key phrases joined by ", "."""
+
+    spec: ProviderSpec
+    count: int
+    engine: Engine = field(default_factory=Engine)
+
+    def _load(self) -> Any:
+        yake = require("yake")
+        return yake.KeywordExtractor(lan="en", n=3, top=self.count * 2, dedupLim=0.7)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        text = text_input(inputs)
+        extractor = await self.engine.model(self._load)
+        topics: str = await self.engine.run(_yake_topics, extractor, text, self.count)
+        return {"output": topics}
+
+
+@dataclass
+class OtsProvider:
+    """Debian's Open Text Summarizer, run as a subprocess (summary, headline or topics)."""
+
+    spec: ProviderSpec
+    binary: str
+    settings: EngineSettings
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        text = text_input(inputs).encode()
+        args = [self.binary, "-a"] if self.spec.task_type == TOPICS else [self.binary, "--ratio",
+                                                                           self._ratio(text)]
+        out = (await run_process(args, stdin=text,
+                                 timeout=self.settings.process_timeout_seconds)).decode().strip()
+        if self.spec.task_type == TOPICS:
+            match = re.search(r'"([^"]*)"', out)
+            if match is None:
+                raise ProviderError(f"unexpected ots output {out[:200]!r}")
+            return {"output": ", ".join(t for t in match.group(1).split(",") if t)}
+        if self.spec.task_type == HEADLINE:
+            out = out.split("\n")[0]
+        return {"output": out or text.decode().strip()}
+
+    def _ratio(self, text: bytes) -> str:
+        return "1" if self.spec.task_type == HEADLINE else "25"
+
+
+_NAMES = {SUMMARY: "Extractive summary", HEADLINE: "Extractive headline (top sentence)",
+          TOPICS: "Key phrases"}
+
+
+def _spec(task_type: str, engine: str) -> ProviderSpec:
+    kind = task_type.rsplit(":", 1)[1]
+    return ProviderSpec(id=f"taskproc:{kind}:{engine}", name=f"{_NAMES[task_type]} ({engine})",
+                        task_type=task_type, expected_runtime=5)
+
+
+def sumy_summary(settings: EngineSettings) -> SumyProvider:
+    _Sumy.load()  # raises ProviderUnavailable when sumy/pysbd/nltk are missing
+    return SumyProvider(_spec(SUMMARY, "sumy"), settings.summary_sentences,
+                        Engine(settings.concurrency))
+
+
+def sumy_headline(settings: EngineSettings) -> SumyProvider:
+    _Sumy.load()
+    return SumyProvider(_spec(HEADLINE, "sumy"), 1, Engine(settings.concurrency))
+
+
+def yake_topics(settings: EngineSettings) -> YakeProvider:
+    require("yake")
+    return YakeProvider(_spec(TOPICS, "yake"), settings.topics_count, Engine(settings.concurrency))
+
+
+def ots_summary(settings: EngineSettings) -> OtsProvider:
+    return OtsProvider(_spec(SUMMARY, "ots"), require_binary("ots"), settings)
+
+
+def ots_headline(settings: EngineSettings) -> OtsProvider:
+    return OtsProvider(_spec(HEADLINE, "ots"), require_binary("ots"), settings)
+
+
+def ots_topics(settings: EngineSettings) -> OtsProvider:
+    return OtsProvider(_spec(TOPICS, "ots"), require_binary("ots"), settings)

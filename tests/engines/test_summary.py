@@ -1,0 +1,57 @@
+"""Summary, headline and topics on a real paragraph, with sumy/YAKE and with ots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from services.dispatcher.provider import Provider, ProviderError
+from services.dispatcher.providers import summary
+from tests.engines.conftest import RecordingContext
+
+PARAGRAPH = (
+    "Nextcloud is a suite of client-server software for creating and using file hosting "
+    "services. It is enterprise-ready with comprehensive support options. Being free and "
+    "open-source software, anyone is allowed to install and operate it on their own private "
+    "server devices. Nextcloud is functionally similar to Dropbox, Office 365 or Google Drive "
+    "when used with integrated office suite solutions. The Nextcloud server is written in PHP "
+    "and JavaScript. It supports many databases, including MySQL and PostgreSQL. The Assistant "
+    "app lets users summarise text, transcribe audio and generate images through task "
+    "processing providers.")
+
+
+@pytest.mark.parametrize("factory", [summary.sumy_summary, summary.ots_summary])
+async def test_summary_picks_sentences(make_provider: Callable[..., Provider], ctx:
+                                       RecordingContext, factory: object) -> None:
+    provider = make_provider(factory)
+    out = (await provider.process({"input": PARAGRAPH}, ctx))["output"]
+    assert 0 < len(out) < len(PARAGRAPH)
+    assert all(s.strip() in PARAGRAPH for s in out.split(". ") if s.strip())
+
+
+@pytest.mark.parametrize("factory", [summary.sumy_headline, summary.ots_headline])
+async def test_headline_is_one_sentence(make_provider: Callable[..., Provider], ctx:
+                                        RecordingContext, factory: object) -> None:
+    provider = make_provider(factory)
+    out = (await provider.process({"input": PARAGRAPH}, ctx))["output"]
+    assert out in PARAGRAPH
+    assert out.count(". ") == 0
+
+
+@pytest.mark.parametrize("factory", [summary.yake_topics, summary.ots_topics])
+async def test_topics_are_key_phrases(make_provider: Callable[..., Provider], ctx:
+                                      RecordingContext, factory: object) -> None:
+    provider = make_provider(factory)
+    topics = (await provider.process({"input": PARAGRAPH}, ctx))["output"].split(", ")
+    assert 2 <= len(topics) <= 5
+    assert all(t.lower() in PARAGRAPH.lower() for t in topics)
+    assert any("nextcloud" in t.lower() or "hosting" in t.lower() for t in topics)
+
+
+async def test_empty_input_is_a_user_error(make_provider: Callable[..., Provider],
+                                           ctx: RecordingContext) -> None:
+    provider = make_provider(summary.sumy_summary)
+    with pytest.raises(ProviderError) as err:
+        await provider.process({"input": "  "}, ctx)
+    assert err.value.user_message
