@@ -1,0 +1,98 @@
+"""Rule-based translation with apertium; the language enums list exactly the installed pairs.
+
+Apertium names modes with three-letter codes (`eng-spa`, `spa-eng_US`); the enums show ISO 639-1
+codes where a mapping is known (`en`, `es`, `en_US`) and the raw code otherwise.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+from services.dispatcher.provider import (
+    ProviderContext,
+    ProviderError,
+    ProviderUnavailable,
+    run_process,
+)
+from services.dispatcher.providers._common import require_binary, text_input
+from shared.providers import ProviderSpec
+from shared.settings_engines import EngineSettings
+
+TASK_TYPE = "core:text2text:translate"
+_ISO = {"eng": ("en", "English"), "spa": ("es", "Spanish"), "cat": ("ca", "Catalan"),
+        "por": ("pt", "Portuguese"), "fra": ("fr", "French"), "deu": ("de", "German"),
+        "ita": ("it", "Italian"), "glg": ("gl", "Galician"), "eus": ("eu", "Basque"),
+        "epo": ("eo", "Esperanto"), "isl": ("is", "Icelandic"), "mkd": ("mk", "Macedonian"),
+        "nld": ("nl", "Dutch"), "oci": ("oc", "Occitan"), "ron": ("ro", "Romanian"),
+        "arg": ("an", "Aragonese"), "ast": ("ast", "Asturian"), "hbs": ("sh", "Serbo-Croatian"),
+        "swe": ("sv", "Swedish"), "dan": ("da", "Danish"), "nob": ("nb", "Norwegian Bokmål"),
+        "nno": ("nn", "Norwegian Nynorsk"), "bel": ("be", "Belarusian"), "rus": ("ru", "Russian"),
+        "ukr": ("uk", "Ukrainian"), "bul": ("bg", "Bulgarian"), "cym": ("cy", "Welsh"),
+        "bre": ("br", "Breton"), "mlt": ("mt", "Maltese"), "ara": ("ar", "Arabic")}
+
+
+def to_iso(code: str) -> tuple[str, str]:
+    """(value, display name) for an apertium language code such as `eng` or `eng_US`."""
+    base, _, variant = code.partition("_")
+    iso, name = _ISO.get(base, (base, base))
+    return (f"{iso}_{variant}", f"{name} ({variant})") if variant else (iso, name)
+
+
+def installed_pairs(binary: str) -> dict[tuple[str, str], str]:
+    """(origin ISO, target ISO) -> apertium mode, from `apertium -l`."""
+    out = subprocess.run([binary, "-l"], capture_output=True, text=True, timeout=30,
+                         check=False).stdout
+    pairs: dict[tuple[str, str], str] = {}
+    for mode in (line.strip() for line in out.splitlines()):
+        if mode.count("-") == 1:
+            src, tgt = mode.split("-")
+            pairs[(to_iso(src)[0], to_iso(tgt)[0])] = mode
+    return pairs
+
+
+def _enum(codes: set[str], names: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": names[c], "value": c} for c in sorted(codes)]
+
+
+@dataclass
+class ApertiumProvider:
+    """Runs `apertium -u MODE` on the text (killed on cancel)."""
+
+    spec: ProviderSpec
+    binary: str
+    pairs: dict[tuple[str, str], str]
+    timeout: float
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        text = text_input(inputs)
+        pair = (to_iso(str(inputs.get("origin_language")))[0],
+                to_iso(str(inputs.get("target_language")))[0])  # also accepts `eng`, `spa`
+        mode = self.pairs.get(pair)
+        if mode is None:
+            offered = ", ".join(f"{a}→{b}" for a, b in sorted(self.pairs))
+            raise ProviderError(f"no apertium pair for {pair}",
+                                f"Translation from {pair[0]} to {pair[1]} is not available. "
+                                f"Available: {offered}.")
+        out = await run_process([self.binary, "-u", mode], stdin=text.encode(),
+                                timeout=self.timeout)
+        return {"output": out.decode(errors="replace").strip()}
+
+
+def apertium(settings: EngineSettings) -> ApertiumProvider:
+    binary = require_binary("apertium", "apertium apertium-eng-spa")
+    pairs = installed_pairs(binary)
+    if not pairs:
+        raise ProviderUnavailable("apertium has no language pairs (apt-get install apertium-eng-spa)")
+    names = {to_iso(code)[0]: to_iso(code)[1]
+             for mode in pairs.values() for code in mode.split("-")}
+    origins, targets = {a for a, _ in pairs}, {b for _, b in pairs}
+    spec = ProviderSpec(
+        id="taskproc:translate:apertium", name="Apertium rule-based translation",
+        task_type=TASK_TYPE, expected_runtime=5,
+        input_shape_enum_values={"origin_language": _enum(origins, names),
+                                 "target_language": _enum(targets, names)},
+        input_shape_defaults={"origin_language": sorted(origins)[0],
+                              "target_language": sorted(targets)[0]})
+    return ApertiumProvider(spec, binary, pairs, settings.process_timeout_seconds)
