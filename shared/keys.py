@@ -19,6 +19,7 @@
     {p}:config:preferences             HASH    task type id -> preferred provider id
     {p}:user:{uid}                     HASH    a user account
     {p}:users                          SET     all user ids
+    {p}:user:{uid}:apppw               SET     digests of the user's app passwords
     {p}:apppw:{sha256}                 STRING  app password / token digest -> user id
     {p}:exapp:{appid}                  HASH    an ExApp account (secret digest, version)
     {p}:exapps                         SET     all ExApp ids
@@ -71,6 +72,9 @@ class Keys:
 
     def user(self, user_id: str) -> str:
         return f"{self.p}:user:{user_id}"
+
+    def user_apppw(self, user_id: str) -> str:
+        return f"{self.p}:user:{user_id}:apppw"
 
     def apppw(self, digest: str) -> str:
         return f"{self.p}:apppw:{digest}"

@@ -1,0 +1,52 @@
+"""The api gateway: a route table over small handlers, built by one factory that tests reuse."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.api import cloud, tasks
+from services.api.context import SETTINGS, services_ctx
+from services.api.security import Handler, ocs_middleware
+from shared.settings import Settings
+
+TP_PREFIXES = ("/ocs/v2.php/taskprocessing", "/ocs/v1.php/taskprocessing")
+OCS_PREFIXES = ("/ocs/v2.php", "/ocs/v1.php")
+
+# (method, path under /taskprocessing, handler). Seed aliases are marked.
+TASKPROCESSING_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/tasktypes", tasks.tasktypes),
+    ("POST", "/schedule", tasks.schedule),
+    ("GET", r"/task/{id:\d+}", tasks.get_task),
+    ("POST", r"/task/{id:\d+}", tasks.get_task),                  # seed alias
+    ("DELETE", r"/task/{id:\d+}", tasks.delete_task),
+    ("GET", "/tasks/app/{appId}", tasks.list_app_tasks),
+    ("GET", "/tasks", tasks.list_tasks),
+    ("POST", r"/tasks/{taskId:\d+}/cancel", tasks.cancel_task),
+    ("POST", r"/task/{id:\d+}/cancel", tasks.cancel_task),        # seed alias
+]
+
+CLOUD_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/cloud/capabilities", cloud.capabilities),
+    ("GET", "/cloud/user", cloud.current_user),
+]
+
+EXTRA_ROUTES = web.AppKey("extra_routes", list)
+
+
+def add_routes(app: web.Application, routes: list[tuple[str, str, Handler]],
+               prefixes: tuple[str, ...] = TP_PREFIXES) -> None:
+    """Register each route under every prefix (v2 and v1)."""
+    for prefix in prefixes:
+        for method, path, handler in routes:
+            app.router.add_route(method, prefix + path, handler)
+
+
+def create_app(settings: Settings,
+               extra_routes: list[tuple[str, str, Handler]] | None = None) -> web.Application:
+    """Build the api application (routes of later issues arrive through `extra_routes`)."""
+    app = web.Application(middlewares=[ocs_middleware], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(services_ctx)
+    add_routes(app, TASKPROCESSING_ROUTES + (extra_routes or []))
+    add_routes(app, CLOUD_ROUTES, OCS_PREFIXES)
+    return app

@@ -1,0 +1,134 @@
+"""Route access rules and the middleware that applies them and maps errors to OCS responses.
+
+Checks run in Nextcloud's order (reference §6.5): ExApp-only routes, then login, then admin,
+then the CSRF rule (OCS-APIRequest header, or Bearer / AppAPI credentials).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from services.api.context import SERVICES
+from shared import ocs
+from shared.auth import GUEST, Principal
+from shared.errors import (
+    BadRequest,
+    CSRFCheckFailed,
+    ExAppRequired,
+    NotLoggedIn,
+    OCSError,
+)
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PRINCIPAL = "principal"
+PARAMS = "params"
+
+
+class Access(str, Enum):
+    USER = "user"          # NoAdminRequired
+    GUEST_OK = "guest_ok"  # users, and guests when the setting allows them
+    PUBLIC = "public"      # anyone (capabilities)
+    EXAPP = "exapp"        # ExAppRequired
+    ADMIN = "admin"        # admin users only
+
+
+def access(level: Access, csrf: bool = True) -> Callable[[Handler], Handler]:
+    """Declare a handler's access rule (and whether it needs the CSRF header)."""
+    def mark(fn: Handler) -> Handler:
+        fn.access = level  # type: ignore[attr-defined]
+        fn.csrf = csrf  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
+def principal(request: web.Request) -> Principal:
+    p: Principal = request[PRINCIPAL]
+    return p
+
+
+def params(request: web.Request) -> dict[str, Any]:
+    p: dict[str, Any] = request[PARAMS]
+    return p
+
+
+async def read_params(request: web.Request) -> dict[str, Any]:
+    """Query, then form or JSON body on top, as Nextcloud merges them (any method)."""
+    merged = ocs.query_params(request.query)
+    ctype = request.content_type
+    if request.can_read_body and not ctype.startswith("multipart/"):
+        body = await request.read()
+        if body and ctype == "application/json":
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest("Could not decode the JSON body") from exc
+            if isinstance(data, dict):
+                merged |= data
+        elif body and ctype == "application/x-www-form-urlencoded":
+            merged |= ocs.form_params(body)
+    return merged
+
+
+def _check(request: web.Request, handler: Handler, who: Principal | None) -> Principal:
+    level = getattr(handler, "access", Access.USER)
+    settings = request.app[SERVICES].settings
+    if level is Access.EXAPP:
+        if who is None or not who.app_api:
+            raise ExAppRequired()
+        return who
+    if who is None:
+        if level is Access.PUBLIC or (level is Access.GUEST_OK and settings.guests):
+            who = GUEST
+        else:
+            raise NotLoggedIn()
+    if level is Access.ADMIN and not who.admin:
+        raise OCSError("Logged in account must be an admin", 403)
+    csrf_ok = (request.headers.get("OCS-APIRequest", "") != "" or who.bearer or who.app_api)
+    if getattr(handler, "csrf", True) and not csrf_ok:
+        raise CSRFCheckFailed()
+    return who
+
+
+@web.middleware
+async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate, check access, parse parameters; render errors as Nextcloud does."""
+    request[PARAMS] = {}
+    if request.match_info.http_exception is not None:
+        if request.path.startswith("/ocs/") and request.match_info.http_exception.status == 404:
+            return ocs.render(request, 404, [], message="Invalid query, please check the syntax. "
+                              "API specifications are here: "
+                              "http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.",
+                              ocs_code=998)
+        raise request.match_info.http_exception
+    try:
+        who = await request.app[SERVICES].auth.authenticate(request)
+        request[PRINCIPAL] = _check(request, handler, who)
+        request[PARAMS] = await read_params(request)
+        return await handler(request)
+    except OCSError as exc:
+        data = {"message": exc.message}
+        if exc.status == 403:
+            return ocs.render(request, 403, [], message=exc.message, params=request[PARAMS])
+        return ocs.render(request, exc.status, data, headers=exc.headers, params=request[PARAMS])
+    except NotLoggedIn:
+        return ocs.render(request, 401, [], message="Current user is not logged in",
+                          ocs_code=997, params=request[PARAMS])
+    except CSRFCheckFailed:
+        return ocs.plain_json(412, "CSRF check failed")
+    except ExAppRequired:
+        return ocs.plain_json(412, "ExApp required")
+    except web.HTTPRequestEntityTooLarge:
+        return ocs.render(request, 413, {"message": "Request body too large"})
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return ocs.render(request, 500, {"message": "Internal server error"},
+                          params=request[PARAMS])

@@ -1,0 +1,137 @@
+"""User routes: task types, schedule, read, list, cancel, delete (reference §1.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.api.context import SERVICES
+from services.api.security import Access, access, params, principal
+from shared import ocs
+from shared.auth import client_address
+from shared.errors import BadRequest, NotFound, PreconditionFailed
+from shared.registry import task_type_json
+from shared.store import owner_arg
+from shared.validation import input_file_ids, validate_input
+
+MAX_CUSTOM_ID = 255
+WEBHOOK_METHODS = ("HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE")
+
+
+def task_id(request: web.Request, name: str = "id") -> int:
+    return int(request.match_info[name])
+
+
+def _ok(request: web.Request, data: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return ocs.render(request, 200, data, headers=headers, params=params(request))
+
+
+@access(Access.GUEST_OK)
+async def tasktypes(request: web.Request) -> web.Response:
+    snap = await request.app[SERVICES].registry.snapshot()
+    types = {tid: task_type_json(tt, spec) for tid, (tt, spec) in snap.available().items()}
+    return _ok(request, {"types": types or []})
+
+
+def _opt_str(p: dict[str, Any], name: str) -> str | None:
+    v = p.get(name)
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise BadRequest(f'Parameter "{name}" must be a string')
+    return v
+
+
+def _bool(p: dict[str, Any], name: str, default: bool) -> bool:
+    v = p.get(name, default)
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)) or (isinstance(v, str) and v.lower() in (
+            "0", "1", "true", "false", "")):
+        return str(v).lower() in ("1", "true")
+    raise BadRequest(f'Parameter "{name}" must be a boolean')
+
+
+def _required_str(p: dict[str, Any], name: str) -> str:
+    v = p.get(name)
+    if not isinstance(v, str) or v == "":
+        raise BadRequest(f'Missing or invalid parameter "{name}"')
+    return v
+
+
+@access(Access.GUEST_OK)
+async def schedule(request: web.Request) -> web.Response:
+    svc, who, p = request.app[SERVICES], principal(request), params(request)
+    if who.user_id is not None:
+        headers = await svc.limiter.enforce("schedule_user", who.user_id)
+    else:
+        headers = await svc.limiter.enforce("schedule_guest", client_address(request))
+    task_type, app_id = _required_str(p, "type"), _required_str(p, "appId")
+    custom_id = _opt_str(p, "customId") or ""
+    if len(custom_id) > MAX_CUSTOM_ID:
+        raise BadRequest(f"customId must be at most {MAX_CUSTOM_ID} characters")
+    snap = await svc.registry.snapshot()
+    tt, spec = snap.task_type(task_type), snap.preferred(task_type)
+    if tt is None or spec is None:
+        raise PreconditionFailed("The given provider is not available")
+    inputs = validate_input(tt, spec, p.get("input"))
+    await svc.files.check_access(input_file_ids(tt, spec, inputs), who.user_id)
+    task = await svc.tasks.schedule(
+        task_type=task_type, user_id=who.user_id, app_id=app_id, custom_id=custom_id,
+        inputs=inputs, webhook_uri=_opt_str(p, "webhookUri"),
+        webhook_method=_opt_str(p, "webhookMethod"),
+        include_watermark=_bool(p, "includeWatermark", True),
+        expected_runtime=spec.expected_runtime, file_ids=input_file_ids(tt, spec, inputs))
+    return _ok(request, {"task": task.to_json()}, headers)
+
+
+async def _rate_limit_get(request: web.Request) -> dict[str, str]:
+    svc, who = request.app[SERVICES], principal(request)
+    if who.user_id is not None:
+        return await svc.limiter.enforce("get_task_user", who.user_id)
+    return await svc.limiter.enforce("get_task_guest", client_address(request))
+
+
+@access(Access.GUEST_OK)
+async def get_task(request: web.Request) -> web.Response:
+    headers = await _rate_limit_get(request)
+    task = await request.app[SERVICES].tasks.get_owned(task_id(request), principal(request).user_id)
+    if task is None:
+        raise NotFound("Task not found")
+    return _ok(request, {"task": task.to_json()}, headers)
+
+
+@access(Access.USER)
+async def delete_task(request: web.Request) -> web.Response:
+    svc = request.app[SERVICES]
+    files = await svc.tasks.delete(task_id(request), owner_arg(principal(request).user_id))
+    if files:
+        await svc.files.release(files)
+    return _ok(request, None)
+
+
+@access(Access.USER)
+async def cancel_task(request: web.Request) -> web.Response:
+    tid = task_id(request, "taskId" if "taskId" in request.match_info else "id")
+    task = await request.app[SERVICES].tasks.cancel(tid, owner_arg(principal(request).user_id))
+    if task is None:
+        raise NotFound("Not found")
+    return _ok(request, {"task": task.to_json()})
+
+
+@access(Access.USER)
+async def list_tasks(request: web.Request) -> web.Response:
+    p, who = params(request), principal(request)
+    tasks = await request.app[SERVICES].tasks.list_for_user(
+        who.user_id or "", task_type=_opt_str(p, "taskType"), custom_id=_opt_str(p, "customId"))
+    return _ok(request, {"tasks": [t.to_json() for t in tasks]})
+
+
+@access(Access.USER)
+async def list_app_tasks(request: web.Request) -> web.Response:
+    p, who = params(request), principal(request)
+    tasks = await request.app[SERVICES].tasks.list_for_user(
+        who.user_id or "", app_id=request.match_info["appId"], custom_id=_opt_str(p, "customId"))
+    return _ok(request, {"tasks": [t.to_json() for t in tasks]})
+

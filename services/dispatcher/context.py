@@ -1,0 +1,48 @@
+"""The ProviderContext the dispatcher hands to a provider for one task."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shared.tasks import Status, Task
+
+if TYPE_CHECKING:
+    from services.dispatcher.dispatcher import Dispatcher
+
+PROGRESS_INTERVAL = 0.25
+"""Seconds between stored progress reports (a provider may report per token)."""
+
+
+class TaskContext:
+    """Progress, cancellation and file access for one claimed task."""
+
+    def __init__(self, dispatcher: Dispatcher, task: Task, token: str) -> None:
+        self._d = dispatcher
+        self.task = task
+        self.task_id = task.id
+        self.user_id = task.user_id
+        self.include_watermark = task.include_watermark
+        self.token = token
+        self._last_report = 0.0
+
+    async def progress(self, fraction: float) -> None:
+        """Store progress (throttled); a task no longer running cancels the caller."""
+        fraction = min(1.0, max(0.0, float(fraction)))
+        now = time.monotonic()
+        if now - self._last_report < PROGRESS_INTERVAL and fraction < 1.0:
+            return
+        self._last_report = now
+        task = await self._d.store.progress(self.task_id, fraction, token=self.token,
+                                            lease_ms=self._d.lease_ms)
+        if task is None or task.status is not Status.RUNNING \
+                or task.raw.get("leaseToken") != self.token:
+            raise asyncio.CancelledError()
+
+    async def read_file(self, file_id: int) -> Path:
+        return await self._d.files.path_for_task(self.task, file_id)
+
+    async def write_file(self, data: bytes | Path, name: str = "output") -> int:
+        return await self._d.files.store_output(self.task, data, name)

@@ -1,0 +1,144 @@
+"""The dispatcher: one arq job per task; it claims the task, runs its provider under a lease,
+stores the result atomically and stops work at once when the task is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.dispatcher.context import TaskContext
+from services.dispatcher.filestore import DispatcherFiles
+from services.dispatcher.provider import Provider, ProviderError
+from shared.errors import BadRequest
+from shared.keys import Keys
+from shared.registry import ProviderRegistry
+from shared.settings import Settings
+from shared.store import TaskStore
+from shared.tasks import Status, Task
+from shared.validation import OUTPUT_INVALID_MESSAGE, output_file_ids, validate_output
+
+log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "The provider failed to process the task"
+INVALID_OUTPUT = "The provider returned an invalid result"
+
+
+class Dispatcher:
+    """Runs tasks for the local providers of this process."""
+
+    def __init__(self, settings: Settings, redis: Redis, providers: list[Provider]) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.keys = Keys(settings.key_prefix)
+        self.store = TaskStore(redis, self.keys)
+        self.registry = ProviderRegistry(redis, self.keys, settings.provider_preferences,
+                                         cache_seconds=settings.tasktypes_cache_seconds)
+        self.files = DispatcherFiles(settings, redis, self.keys)
+        self.providers = {p.spec.id: p for p in providers}
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_ms = int(settings.lease_seconds * 1000)
+        self.running: dict[int, asyncio.Task[Any]] = {}
+
+    async def run_task(self, ctx: dict[str, Any], task_id: int, gen: int) -> None:
+        """arq job: claim and run one task if this dispatcher serves its preferred provider."""
+        task = await self.store.get(task_id)
+        if task is None or task.status is not Status.SCHEDULED:
+            return
+        spec = (await self.registry.snapshot()).preferred(task.type)
+        if spec is None or spec.kind != "local" or spec.id not in self.providers:
+            return  # an external provider claims it, or a dispatcher that has the provider
+        token = uuid.uuid4().hex
+        claimed = await self.store.claim(task_id, gen=gen, owner=self.worker_id, token=token,
+                                         lease_ms=self.lease_ms, provider_id=spec.id)
+        if claimed is None:
+            return
+        await self._execute(self.providers[spec.id], claimed, token)
+
+    async def _execute(self, provider: Provider, task: Task, token: str) -> None:
+        ctx = TaskContext(self, task, token)
+        work = asyncio.create_task(provider.process(task.input, ctx))
+        self.running[task.id] = work
+        keeper = asyncio.create_task(self._keep_lease(task.id, token, work))
+        try:
+            await asyncio.wait({work})
+        except asyncio.CancelledError:  # the worker is shutting down: hand the task back
+            work.cancel()
+            with contextlib.suppress(BaseException):
+                await work
+            await asyncio.shield(self.store.release(task.id, token))
+            raise
+        finally:
+            keeper.cancel()
+            self.running.pop(task.id, None)
+        if work.cancelled():
+            log.info("task %s stopped: cancelled or lease lost", task.id)
+            return
+        await self._store_outcome(provider, task, token, work)
+
+    async def _keep_lease(self, task_id: int, token: str, work: asyncio.Task[Any]) -> None:
+        """Renew the lease every third of its length; stop the work if it is lost."""
+        while not work.done():
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            state = await self.store.renew(task_id, token, self.lease_ms)
+            if state != "ok":
+                log.info("task %s: lease renewal says %s; stopping its provider", task_id, state)
+                work.cancel()
+                return
+
+    async def _store_outcome(self, provider: Provider, task: Task, token: str,
+                             work: asyncio.Task[Any]) -> None:
+        exc = work.exception()
+        if exc is not None:
+            user_msg = exc.user_message if isinstance(exc, ProviderError) else None
+            log.warning("task %s failed in %s: %r", task.id, provider.spec.id, exc)
+            await self.store.result(task.id, output=None, error_message=str(exc) or repr(exc),
+                                    user_message=user_msg or GENERIC_FAILURE, token=token)
+            return
+        try:
+            output = await self._normalise_output(provider, task, work.result())
+        except BadRequest:
+            await self.store.result(task.id, output=None, error_message=OUTPUT_INVALID_MESSAGE,
+                                    user_message=INVALID_OUTPUT, token=token, complete=True)
+            return
+        snap = await self.registry.snapshot()
+        tt = snap.task_type(task.type)
+        ids = output_file_ids(tt, provider.spec, output) if tt else []
+        accepted = await self.store.result(task.id, output=output, token=token, file_ids=ids)
+        if accepted is not None and not accepted[0]:
+            log.info("task %s: result dropped (cancelled or claimed again)", task.id)
+
+    async def _normalise_output(self, provider: Provider, task: Task, raw: Any) -> dict[str, Any]:
+        """Store file slot values given as bytes/paths, then validate against the shapes."""
+        tt = (await self.registry.snapshot()).task_type(task.type)
+        if tt is None or not isinstance(raw, dict):
+            raise BadRequest(OUTPUT_INVALID_MESSAGE)
+        shapes = tt.output_shape | provider.spec.optional_output_shape
+        out = dict(raw)
+        for slot, desc in shapes.items():
+            if desc.type.is_file and slot in out:
+                out[slot] = await self._store_files(task, slot, out[slot])
+        validated = validate_output(tt, provider.spec, out)
+        await self.files.check_outputs(output_file_ids(tt, provider.spec, validated))
+        return validated
+
+    async def _store_files(self, task: Task, slot: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [await self._store_files(task, slot, v) for v in value]
+        if isinstance(value, (bytes, bytearray, Path)):
+            return await self.files.store_output(task, value, slot)
+        return value
+
+    def cancel_local(self, task_id: int) -> None:
+        """Stop the provider working on a task here (a cancel was announced)."""
+        work = self.running.get(task_id)
+        if work is not None and not work.done():
+            work.cancel()

@@ -1,0 +1,152 @@
+"""Build and run a dispatcher process: the arq worker plus its background loops.
+
+Loops: a pub/sub listener (wake on enqueue, stop cancelled tasks), provider heartbeats, the
+lease sweeper and housekeeping (old tasks, unreferenced files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+from arq.connections import ArqRedis
+from arq.worker import func
+
+from services.dispatcher.dispatcher import Dispatcher
+from services.dispatcher.provider import Provider
+from services.dispatcher.wake import WakeWorker
+from services.dispatcher.webhooks import fire_webhook
+from shared.redis import connect
+from shared.settings import Settings
+from shared.store import OWNER_ANY
+
+log = logging.getLogger(__name__)
+
+
+class DispatcherProcess:
+    """One dispatcher: worker, loops, and their orderly start and stop."""
+
+    def __init__(self, settings: Settings, providers: list[Provider],
+                 handle_signals: bool = False) -> None:
+        self.settings = settings
+        self.redis = connect(settings, redis_class=ArqRedis)
+        self.dispatcher = Dispatcher(settings, self.redis, providers)
+        self.loops: list[asyncio.Task[None]] = []
+        self.session: aiohttp.ClientSession | None = None
+        self.worker = WakeWorker(
+            functions=[func(self.dispatcher.run_task, name="run_task"),
+                       func(self._webhook, name="fire_webhook", max_tries=1)],
+            redis_pool=self.redis, queue_name=self.dispatcher.keys.queue,
+            max_jobs=settings.dispatcher_concurrency, job_timeout=7 * 24 * 3600,
+            keep_result=0, max_tries=1_000_000, retry_jobs=True,
+            queue_read_limit=max(1000, 10 * settings.dispatcher_concurrency),
+            job_serializer=orjson.dumps, job_deserializer=orjson.loads,
+            handle_signals=handle_signals,
+            job_completion_wait=int(settings.shutdown_grace_seconds),
+            health_check_interval=10, health_check_key=f"{self.dispatcher.keys.p}:health:"
+            f"{self.dispatcher.worker_id}",
+            on_startup=self._startup, fallback_poll=settings.dispatcher_fallback_poll,
+            on_close=self._stop_loops)
+
+    async def _webhook(self, ctx: dict[str, Any], task_id: int) -> None:
+        assert self.session is not None
+        await fire_webhook(self.dispatcher.store, self.session, task_id,
+                           self.settings.webhook_timeout_seconds)
+
+    async def _startup(self, ctx: dict[str, Any]) -> None:
+        self.session = aiohttp.ClientSession()
+        ttl = self.settings.provider_heartbeat_seconds * 3
+        for provider in self.dispatcher.providers.values():
+            await self.dispatcher.registry.register(provider.spec, ttl)
+        ready = asyncio.Event()
+        self.loops = [asyncio.create_task(self._listen(ready)),
+                      self._every(self.settings.provider_heartbeat_seconds, self._heartbeat),
+                      self._every(self.settings.lease_seconds / 2, self._sweep_leases),
+                      self._every(self.settings.housekeeping_interval_seconds,
+                                  self._housekeeping)]
+        await ready.wait()
+        log.info("dispatcher %s ready with providers: %s", self.dispatcher.worker_id,
+                 ", ".join(self.dispatcher.providers) or "(none)")
+
+    def _every(self, seconds: float, fn: Callable[[], Awaitable[Any]]) -> asyncio.Task[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await fn()
+                except Exception:
+                    log.exception("background loop %s failed", fn.__name__)
+                await asyncio.sleep(seconds)
+        return asyncio.create_task(loop())
+
+    async def _listen(self, ready: asyncio.Event) -> None:
+        """Wake the worker on enqueue; stop local work for cancelled tasks. Reconnects."""
+        keys = self.dispatcher.keys
+        while True:
+            try:
+                async with self.redis.pubsub() as ps:
+                    await ps.subscribe(keys.chan_wake, keys.chan_task)
+                    ready.set()
+                    self.worker.wake()  # catch up on anything queued while disconnected
+                    async for msg in ps.listen():
+                        self._on_message(msg)
+            except (ConnectionError, OSError, Exception) as exc:  # noqa: BLE001
+                log.warning("pub/sub listener lost its connection (%r); reconnecting", exc)
+                await asyncio.sleep(0.5)
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        if msg.get("type") != "message":
+            return
+        channel = msg["channel"].decode()
+        if channel == self.dispatcher.keys.chan_wake:
+            self.worker.wake()
+            return
+        task_id, _, status = msg["data"].decode().partition(" ")
+        if status == "STATUS_CANCELLED":
+            self.dispatcher.cancel_local(int(task_id))
+
+    async def _heartbeat(self) -> None:
+        await self.dispatcher.registry.heartbeat(list(self.dispatcher.providers),
+                                                 self.settings.provider_heartbeat_seconds * 3)
+
+    async def _sweep_leases(self) -> None:
+        requeued, failed = await self.dispatcher.store.expire_leases(self.settings.max_attempts)
+        if requeued or failed:
+            log.warning("lease expired: requeued %s, failed %s", requeued, failed)
+
+    async def _housekeeping(self) -> None:
+        store = self.dispatcher.store
+        cutoff = int(time.time()) - self.settings.task_max_age_seconds
+        for task_id in await store.old_task_ids(cutoff):
+            task = await store.get(task_id)
+            if task is not None and task.raw.get("allowCleanup", "1") != "1":
+                continue
+            files = await store.delete(task_id, OWNER_ANY)
+            if files:
+                await self.dispatcher.files.store.release(files)
+        await self.dispatcher.files.store.expire_unreferenced()
+
+    async def _stop_loops(self) -> None:
+        for t in self.loops:
+            t.cancel()
+        for t in self.loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for p in self.dispatcher.providers.values():
+            close = getattr(p, "close", None)
+            if close is not None:
+                await close()
+        if self.session is not None:
+            await self.session.close()
+
+    async def run(self) -> None:
+        """Run until stopped (SIGTERM when handle_signals, or cancellation)."""
+        try:
+            await self.worker.async_run()
+        finally:
+            await self.worker.close()

@@ -1,0 +1,45 @@
+"""An arq worker that wakes on enqueue instead of polling (deps.md §1.8).
+
+Producers publish on `{p}:chan:wake` after queueing a job (the schedule script does it). The
+worker waits on an event set by that channel, with a fallback poll for deferred jobs and lost
+messages, and refills a freed slot at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from arq.worker import Worker
+
+
+class WakeWorker(Worker):
+    """arq 0.28 worker, run with poll_delay=0; `wake()` starts the next iteration now."""
+
+    def __init__(self, *args: Any, fallback_poll: float = 1.0,
+                 on_close: Callable[[], Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, poll_delay=0, **kwargs)
+        self._wake_event = asyncio.Event()
+        self._fallback = fallback_poll
+        self._on_close = on_close
+
+    def wake(self) -> None:
+        self._wake_event.set()
+
+    async def _poll_iteration(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._fallback):
+                await self._wake_event.wait()
+        self._wake_event.clear()  # clear before reading the queue: a wake during it is kept
+        await super()._poll_iteration()
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self._wake_event.set()
+
+    async def close(self) -> None:
+        if self._on_close is not None:
+            await self._on_close()
+        await super().close()

@@ -1,0 +1,120 @@
+"""Who is calling: HTTP Basic with an app password, a Bearer token, or AppAPI headers.
+
+Failed logins are counted per client address with the `limits` library; past the cap the
+caller gets 429 until the window frees, like Nextcloud's brute-force throttle.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from shared.accounts import ExAppStore, UserStore
+from shared.errors import TooManyRequests
+from shared.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. ExApps may act as a user (user_id set) or without one."""
+
+    user_id: str | None
+    app_api: bool = False
+    app_id: str | None = None
+    admin: bool = False
+    bearer: bool = False
+
+
+GUEST = Principal(user_id=None)
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _b64(value: str) -> str | None:
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+class Authenticator:
+    """Resolves a request's credentials to a Principal (None: no credentials given)."""
+
+    def __init__(self, users: UserStore, exapps: ExAppStore, limiter: RateLimiter) -> None:
+        self.users = users
+        self.exapps = exapps
+        self.limiter = limiter
+
+    async def authenticate(self, request: web.Request) -> Principal | None:
+        """Raises web-free errors: TooManyRequests when throttled; returns None if anonymous.
+
+        A request with wrong credentials counts as a failed login and is treated as anonymous.
+        """
+        h = request.headers
+        if "AUTHORIZATION-APP-API" in h or "EX-APP-ID" in h:
+            return await self._checked(request, self._app_api(request))
+        auth = h.get("Authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "basic":
+            return await self._checked(request, self._basic(value.strip()))
+        if scheme.lower() == "bearer" and value.strip():
+            return await self._checked(request, self._bearer(value.strip()))
+        return None
+
+    async def _checked(self, request: web.Request, attempt: object) -> Principal | None:
+        addr = client_address(request)
+        if not await self.limiter.test("failed_login", addr):
+            await _close(attempt)
+            raise TooManyRequests("Reached maximum delay",
+                                  headers=await self.limiter.headers("failed_login", addr))
+        principal = await attempt  # type: ignore[misc]
+        if principal is None:
+            await self.limiter.hit("failed_login", addr)
+        return principal  # type: ignore[no-any-return]
+
+    async def _basic(self, value: str) -> Principal | None:
+        decoded = _b64(value)
+        if decoded is None or ":" not in decoded:
+            return None
+        user_id, password = decoded.split(":", 1)
+        if not await self.users.verify_password(user_id, password):
+            return None
+        return await self._user(user_id)
+
+    async def _bearer(self, token: str) -> Principal | None:
+        user_id = await self.users.verify_token(token)
+        if user_id is None:
+            return None
+        p = await self._user(user_id)
+        return Principal(p.user_id, admin=p.admin, bearer=True) if p else None
+
+    async def _user(self, user_id: str) -> Principal | None:
+        user = await self.users.get(user_id)
+        return Principal(user.id, admin=user.admin) if user else None
+
+    async def _app_api(self, request: web.Request) -> Principal | None:
+        h = request.headers
+        app_id, version = h.get("EX-APP-ID", ""), h.get("EX-APP-VERSION", "")
+        decoded = _b64(h.get("AUTHORIZATION-APP-API", ""))
+        if not app_id or decoded is None or ":" not in decoded or "AA-VERSION" not in h:
+            return None
+        user_id, secret = decoded.split(":", 1)
+        if not await self.exapps.verify(app_id, secret, version):
+            return None
+        if user_id:
+            user = await self.users.get(user_id)
+            if user is None:
+                return None
+            return Principal(user.id, app_api=True, app_id=app_id, admin=user.admin)
+        return Principal(None, app_api=True, app_id=app_id)
+
+
+async def _close(coro: object) -> None:
+    close = getattr(coro, "close", None)
+    if close is not None:
+        close()

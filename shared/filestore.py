@@ -1,0 +1,207 @@
+"""The file store: bytes in a directory (a shared volume with several nodes), metadata in Redis.
+
+Writes go to a temporary file that is fsynced and renamed into place, so a crash never leaves
+half a file under a real id. Files made by uploads or providers that no task references yet sit
+in `{p}:files:unreferenced` until their TTL passes; a task's files go when the task goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import filetype
+from redis.asyncio import Redis
+
+from shared.errors import BadRequest, OCSError, Unauthorized
+from shared.keys import Keys
+
+CHUNK = 1024 * 1024
+NO_ACCESS = "User does not have access to the files mentioned in the task input"
+
+
+class FileTooLarge(OCSError):
+    """413: an upload passed the size cap; nothing was stored."""
+
+    status = 413
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: int
+    owner: str
+    size: int
+    sha256: str
+    mime: str
+    name: str
+    created: int
+    origin: str
+    """upload (a user's), output (a provider's)."""
+
+    @classmethod
+    def from_redis(cls, raw: dict[bytes, bytes]) -> FileRecord:
+        d = {k.decode(): v.decode() for k, v in raw.items()}
+        return cls(int(d["id"]), d.get("owner", ""), int(d["size"]), d["sha256"], d["mime"],
+                   d.get("name", ""), int(d["created"]), d.get("origin", "upload"))
+
+
+def sniff(head: bytes, fallback: str = "application/octet-stream") -> str:
+    kind = filetype.guess(head)
+    return kind.mime if kind is not None else fallback
+
+
+class FileStore:
+    """Files under `root/<id % 256>/<id>`; metadata at `{p}:file:{id}`."""
+
+    def __init__(self, root: Path, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+        self.root = Path(root)
+        self.redis = redis
+        self.keys = keys
+        self.ttl = ttl_seconds
+
+    def path(self, file_id: int) -> Path:
+        return self.root / f"{file_id % 256:02x}" / str(file_id)
+
+    async def get(self, file_id: int) -> FileRecord | None:
+        raw = await self.redis.hgetall(self.keys.file(file_id))  # type: ignore[misc]
+        return FileRecord.from_redis(raw) if raw else None
+
+    async def put_stream(self, chunks: AsyncIterator[bytes], *, owner: str, name: str,
+                         origin: str, max_bytes: int, mime: str | None = None) -> FileRecord:
+        """Store a stream; raises FileTooLarge past max_bytes. Nothing stays on any failure."""
+        tmp_dir = self.root / "tmp"
+        await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
+        tmp = tmp_dir / uuid.uuid4().hex
+        fh = await asyncio.to_thread(open, tmp, "wb")
+        try:
+            size, sha, head = await self._write_all(fh, chunks, max_bytes)
+            await asyncio.to_thread(_sync_close, fh)
+            file_id = int(await self.redis.incr(self.keys.file_seq))
+            dest = self.path(file_id)
+            await asyncio.to_thread(_move, tmp, dest)
+        except BaseException:
+            await asyncio.to_thread(_discard, fh, tmp)
+            raise
+        record = FileRecord(file_id, owner, size, sha, sniff(head, mime or
+                            "application/octet-stream"), name[:255], int(time.time()), origin)
+        await self._save(record)
+        return record
+
+    async def _write_all(self, fh: IO[bytes], chunks: AsyncIterator[bytes],
+                         max_bytes: int) -> tuple[int, str, bytes]:
+        size, sha, head = 0, hashlib.sha256(), b""
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise FileTooLarge(f"The file is larger than {max_bytes} bytes")
+            if len(head) < 8192:
+                head += chunk[:8192 - len(head)]
+            sha.update(chunk)
+            await asyncio.to_thread(fh.write, chunk)
+        return size, sha.hexdigest(), head
+
+    async def put_bytes(self, data: bytes, *, owner: str, name: str, origin: str) -> FileRecord:
+        async def one() -> AsyncIterator[bytes]:
+            for i in range(0, len(data), CHUNK):
+                yield data[i:i + CHUNK]
+        return await self.put_stream(one(), owner=owner, name=name, origin=origin,
+                                     max_bytes=len(data))
+
+    async def put_path(self, src: Path, *, owner: str, name: str, origin: str) -> FileRecord:
+        async def chunks() -> AsyncIterator[bytes]:
+            with open(src, "rb") as f:  # noqa: ASYNC230 - reads below are off the loop
+                while block := await asyncio.to_thread(f.read, CHUNK):
+                    yield block
+        return await self.put_stream(chunks(), owner=owner, name=name, origin=origin,
+                                     max_bytes=2**63)
+
+    async def _save(self, r: FileRecord) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.file(r.id), mapping={
+                "id": r.id, "owner": r.owner, "size": r.size, "sha256": r.sha256,
+                "mime": r.mime, "name": r.name, "created": r.created, "origin": r.origin})
+            pipe.zadd(self.keys.files_unreferenced, {str(r.id): time.time() + self.ttl})
+            await pipe.execute()
+
+    async def delete(self, file_ids: list[int]) -> None:
+        """Remove bytes and records."""
+        if not file_ids:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for fid in file_ids:
+                pipe.delete(self.keys.file(fid))
+                pipe.zrem(self.keys.files_unreferenced, str(fid))
+            await pipe.execute()
+        for fid in file_ids:
+            await asyncio.to_thread(self.path(fid).unlink, missing_ok=True)
+
+    async def check_access(self, file_ids: list[int], user_id: str | None) -> None:
+        """For schedule: 400 for an unknown id, 401 unless the user owns every file."""
+        if not file_ids:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for fid in file_ids:
+                pipe.hmget(self.keys.file(fid), ["id", "owner", "origin"])
+            rows = await pipe.execute()
+        for fid, (found, _, _) in zip(file_ids, rows, strict=True):
+            if found is None:
+                raise BadRequest(f"Could not find file {fid}")
+        for _, owner, origin in rows:
+            if user_id is None or origin != b"upload" or owner.decode() != user_id:
+                raise Unauthorized(NO_ACCESS)
+
+    async def release(self, file_ids: list[int]) -> None:
+        """A task referencing these files was deleted: drop one reference from each.
+
+        Output files go with their last task; uploads get the unreferenced TTL again.
+        """
+        doomed = []
+        for fid in file_ids:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hincrby(self.keys.file(fid), "refs", -1)
+                pipe.hget(self.keys.file(fid), "origin")
+                refs, origin = await pipe.execute()
+            if refs > 0:
+                continue
+            if origin == b"upload":
+                await self.redis.zadd(self.keys.files_unreferenced,
+                                      {str(fid): time.time() + self.ttl})
+            else:
+                doomed.append(fid)
+        await self.delete(doomed)
+
+    async def expire_unreferenced(self, limit: int = 500) -> list[int]:
+        """Delete files no task took up within the TTL; returns their ids."""
+        ids = [int(i) for i in await self.redis.zrangebyscore(
+            self.keys.files_unreferenced, "-inf", time.time(), start=0, num=limit)]
+        await self.delete(ids)
+        return ids
+
+
+def _sync_close(fh: IO[bytes]) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+    fh.close()
+
+
+def _move(tmp: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, dest)
+    dir_fd = os.open(dest.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _discard(fh: IO[bytes], tmp: Path) -> None:
+    if not fh.closed:
+        fh.close()
+    tmp.unlink(missing_ok=True)

@@ -1,0 +1,38 @@
+-- Recover tasks whose lease expired. ARGV: prefix, max attempts, batch size, failure message.
+-- Each expired task goes back to scheduled with a new generation (a new arq job), or, after
+-- max attempts, fails with a user-facing message. Returns {requeued ids…, '|', failed ids…}.
+local now = now_ms()
+local ids = redis.call('ZRANGEBYSCORE', P .. ':leases', '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local requeued, failed = {}, {}
+for _, id in ipairs(ids) do
+  local k = task_key(id)
+  local st = redis.call('HGET', k, 'status')
+  if st ~= 'STATUS_RUNNING' then
+    redis.call('ZREM', P .. ':leases', id)
+  else
+    local ttype = redis.call('HGET', k, 'type')
+    local old_job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', k, 'gen') or '0')
+    redis.call('ZREM', P .. ':queue', old_job)
+    redis.call('DEL', 'arq:job:' .. old_job, 'arq:in-progress:' .. old_job, 'arq:retry:' .. old_job)
+    if tonumber(redis.call('HGET', k, 'attempt') or '0') >= tonumber(ARGV[2]) then
+      redis.call('HSET', k, 'errorMessage', 'lease expired after the last attempt',
+        'userFacingErrorMessage', ARGV[4])
+      finish(id, ttype, 'STATUS_FAILED', now)
+      table.insert(failed, id)
+    else
+      local gen = redis.call('HINCRBY', k, 'gen', 1)
+      redis.call('HSET', k, 'status', 'STATUS_SCHEDULED')
+      redis.call('HDEL', k, 'leaseToken', 'leaseExpires', 'leaseOwner', 'progress')
+      redis.call('ZREM', P .. ':tasks:running:' .. ttype, id)
+      redis.call('ZREM', P .. ':leases', id)
+      redis.call('ZADD', P .. ':tasks:scheduled:' .. ttype, now, id)
+      touch(id, now)
+      enqueue_run(id, gen, now)
+      redis.call('PUBLISH', P .. ':chan:ready', ttype)
+      table.insert(requeued, id)
+    end
+  end
+end
+table.insert(requeued, '|')
+for _, id in ipairs(failed) do table.insert(requeued, id) end
+return requeued

@@ -1,0 +1,143 @@
+"""The OCS protocol: response envelope (JSON/XML, v1/v2), format choice and request parameters
+(reference §6).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+import orjson
+from aiohttp import web
+from multidict import MultiMapping
+
+JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "application/xml; charset=utf-8"
+
+
+def is_v1(request: web.Request) -> bool:
+    return request.path.startswith("/ocs/v1.php/")
+
+
+def wants_json(request: web.Request, params: dict[str, Any] | None = None) -> bool:
+    """`format` parameter wins, then the first json/xml entry of Accept; XML by default."""
+    fmt = (params or {}).get("format") or request.query.get("format")
+    if isinstance(fmt, str) and fmt in ("json", "xml"):
+        return fmt == "json"
+    for part in request.headers.get("Accept", "").split(","):
+        sub = part.split(";")[0].strip().removeprefix("application/")
+        if sub in ("json", "xml"):
+            return sub == "json"
+    return False
+
+
+def envelope(status: int, data: Any, v1: bool, message: str | None = None,
+             ocs_code: int | None = None) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, envelope) with v1/v2 semantics."""
+    ok = 200 <= status < 300
+    if v1:
+        code = ocs_code if ocs_code is not None else (100 if status == 200 else status)
+        meta: dict[str, Any] = {"status": "ok" if code == 100 else "failure", "statuscode": code,
+                                "message": message if message is not None else
+                                ("OK" if code == 100 else ""),
+                                "totalitems": "", "itemsperpage": ""}
+        http = 401 if code == 997 else 200
+    else:
+        meta = {"status": "ok" if ok else "failure",
+                "statuscode": ocs_code if ocs_code is not None else status,
+                "message": message if message is not None else ("OK" if ok else "")}
+        http = status
+    return http, {"ocs": {"meta": meta, "data": data}}
+
+
+def render(request: web.Request, status: int, data: Any, *, message: str | None = None,
+           ocs_code: int | None = None, headers: dict[str, str] | None = None,
+           params: dict[str, Any] | None = None) -> web.Response:
+    """An OCS response in the format the client asked for."""
+    http, body = envelope(status, data, is_v1(request), message, ocs_code)
+    if http in (204, 304):
+        return web.Response(status=http, headers=headers)
+    if wants_json(request, params):
+        return web.Response(status=http, body=orjson.dumps(body), content_type="application/json",
+                            charset="utf-8", headers=headers)
+    return web.Response(status=http, body=to_xml(body).encode(), content_type="application/xml",
+                        charset="utf-8", headers=headers)
+
+
+def plain_json(status: int, message: str) -> web.Response:
+    """The non-OCS 412 bodies of the security middleware."""
+    return web.Response(status=status, body=orjson.dumps({"message": message}),
+                        content_type="application/json", charset="utf-8")
+
+
+def _xml_scalar(v: Any) -> str:
+    if v is None or v is False:
+        return ""
+    if v is True:
+        return "1"
+    return escape(str(v))
+
+
+def _xml(value: Any, depth: int) -> str:
+    pad = " " * depth
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = (("element", v) for v in value)
+    else:
+        return _xml_scalar(value)
+    parts = []
+    for k, v in items:
+        tag = str(k) if str(k)[:1].isalpha() else "element"
+        if isinstance(v, (dict, list)) and v:
+            parts.append(f"{pad}<{tag}>\n{_xml(v, depth + 1)}{pad}</{tag}>\n")
+        elif isinstance(v, (dict, list)) or v is None:
+            parts.append(f"{pad}<{tag}/>\n")
+        else:
+            parts.append(f"{pad}<{tag}>{_xml_scalar(v)}</{tag}>\n")
+    return "".join(parts)
+
+
+def to_xml(body: dict[str, Any]) -> str:
+    return '<?xml version="1.0"?>\n<ocs>\n' + _xml(body["ocs"], 1) + "</ocs>\n"
+
+
+def php_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """PHP-style parameters: `a[]=1&a[]=2` and `input[key]=v` become lists and maps."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        base, _, rest = key.partition("[")
+        if not rest:
+            out[key] = value
+            continue
+        path = [base, *[p.rstrip("]") for p in ("[" + rest).split("[")[1:]]]
+        _assign(out, path, value)
+    return out
+
+
+def _assign(target: Any, path: list[str], value: str) -> None:
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        nxt: Any = value if last else ([] if path[i + 1] == "" else {})
+        if isinstance(target, list):
+            if part == "":
+                target.append(nxt)
+                target = target[-1]
+                continue
+            target = {str(j): v for j, v in enumerate(target)}
+        if last:
+            target[part] = value
+        else:
+            existing = target.get(part)
+            if not isinstance(existing, (dict, list)):
+                target[part] = nxt
+            target = target[part]
+
+
+def query_params(query: MultiMapping[str]) -> dict[str, Any]:
+    return php_params(list(query.items()))
+
+
+def form_params(body: bytes) -> dict[str, Any]:
+    return php_params(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -1,0 +1,84 @@
+"""Rate limits on the shared Redis with the `limits` library (moving window).
+
+Caps hold across every api process because the windows live in Redis. Timestamps are the
+gateways' clocks (a property of limits' moving window): keep the hosts' clocks in sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.asyncio import Redis
+
+from shared.errors import TooManyRequests
+from shared.settings import RateLimitSettings
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """Named caps from RateLimitSettings (an empty value switches a cap off)."""
+
+    def __init__(self, redis: Redis, key_prefix: str, settings: RateLimitSettings) -> None:
+        storage = RedisStorage("async+redis://", implementation="redispy", key_prefix=key_prefix,
+                               wrap_exceptions=True, connection_pool=redis.connection_pool)
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.fail_open = settings.fail_open
+        self.items: dict[str, RateLimitItem | None] = {
+            name: parse(value) if value else None
+            for name, value in settings.model_dump().items() if isinstance(value, str)}
+
+    def _item(self, name: str) -> RateLimitItem | None:
+        return self.items.get(name)
+
+    async def hit(self, name: str, ident: str) -> bool:
+        item = self._item(name)
+        if item is None:
+            return True
+        try:
+            return await self.limiter.hit(item, name, ident)
+        except StorageError:
+            log.exception("rate limiter storage failed")
+            return self.fail_open
+
+    async def test(self, name: str, ident: str) -> bool:
+        item = self._item(name)
+        if item is None:
+            return True
+        try:
+            return await self.limiter.test(item, name, ident)
+        except StorageError:
+            log.exception("rate limiter storage failed")
+            return self.fail_open
+
+    async def headers(self, name: str, ident: str) -> dict[str, str]:
+        item = self._item(name)
+        if item is None:
+            return {}
+        try:
+            stats = await self.limiter.get_window_stats(item, name, ident)
+        except StorageError:
+            return {}
+        reset_in = max(0, math.ceil(stats.reset_time - time.time()))
+        return {"X-RateLimit-Limit": str(item.amount),
+                "X-RateLimit-Remaining": str(stats.remaining),
+                "X-RateLimit-Reset": str(reset_in)}
+
+    async def enforce(self, name: str, ident: str) -> dict[str, str]:
+        """Count one request; raise TooManyRequests (with Retry-After) past the cap.
+
+        Returns the X-RateLimit-* headers for the response.
+        """
+        allowed = await self.hit(name, ident)
+        headers = await self.headers(name, ident)
+        if not allowed:
+            retry = max(1, int(headers.get("X-RateLimit-Reset", "1")))
+            raise TooManyRequests("Too many requests", headers=headers | {
+                "Retry-After": str(retry)})
+        return headers
