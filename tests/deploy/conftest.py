@@ -105,7 +105,9 @@ def render_chart(helm: Path) -> Callable[..., Rendered]:
 
 def compose_env(**changes: str | None) -> dict[str, str]:
     """The process environment with the compose stand-ins, minus any .env influence."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKPROC_", "REDIS_", "COMPOSE_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TASKPROC_", "REDIS_", "COMPOSE_"))
+    }
     env.update(COMPOSE_ENV)
     for key, value in changes.items():
         if value is None:
@@ -116,7 +118,10 @@ def compose_env(**changes: str | None) -> dict[str, str]:
 
 
 def compose_config(
-    compose_bin: Path, *files: str, env: Mapping[str, str] | None = None, env_file: str | None = None
+    compose_bin: Path,
+    *files: str,
+    env: Mapping[str, str] | None = None,
+    env_file: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`docker-compose [--env-file] -f FILE... config --format json` in deploy/compose."""
     args = [str(compose_bin), "--project-directory", str(COMPOSE_DIR)]
@@ -182,7 +187,9 @@ def helm_run(helm: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 def compose_run(compose_bin: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `config --format json` with raw files and environment changes (None unsets)."""
 
-    def run(*files: str, env_file: str | None = None, **env: str | None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *files: str, env_file: str | None = None, **env: str | None
+    ) -> subprocess.CompletedProcess[str]:
         return compose_config(compose_bin, *files, env=compose_env(**env), env_file=env_file)
 
     return run

@@ -19,7 +19,7 @@ Render = Callable[..., Rendered]
 
 
 def container(dep: Manifest) -> Manifest:
-    containers = dep["spec"]["template"]["spec"]["containers"]
+    containers: list[Manifest] = dep["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
     return containers[0]
 
@@ -38,7 +38,11 @@ def test_rendered_manifests_pass_strict_schema_validation(
 ) -> None:
     proc = subprocess.run(
         [str(kubernetes_validate), "--strict", "--quiet", "-k", KUBE_VERSION, "-"],
-        input=render_chart(values).text, capture_output=True, text=True, timeout=60, check=False,
+        input=render_chart(values).text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -58,7 +62,9 @@ def test_chart_refuses_to_render_without_redis(helm_run: Callable[..., Any]) -> 
         ("podSecurityContext.runAsNonRoot=false", "runAsNonRoot"),
     ],
 )
-def test_values_schema_rejects_bad_values(setting: str, message: str, helm_run: Callable[..., Any]) -> None:
+def test_values_schema_rejects_bad_values(
+    setting: str, message: str, helm_run: Callable[..., Any]
+) -> None:
     proc = helm_run("--set", "redis.existingSecret=s", "--set", setting)
     assert proc.returncode != 0
     assert message in proc.stderr
@@ -107,10 +113,15 @@ def test_common_settings_reach_every_role(render_chart: Render) -> None:
 
 @pytest.mark.parametrize(
     ("values", "secret", "key"),
-    [("url", f"{RELEASE}-taskproc-redis", "redis-url"), ("secret", "my-redis", "url"),
-     ("sentinel", "taskproc-redis", "redis-url")],
+    [
+        ("url", f"{RELEASE}-taskproc-redis", "redis-url"),
+        ("secret", "my-redis", "url"),
+        ("sentinel", "taskproc-redis", "redis-url"),
+    ],
 )
-def test_redis_url_comes_from_a_secret(values: str, secret: str, key: str, render_chart: Render) -> None:
+def test_redis_url_comes_from_a_secret(
+    values: str, secret: str, key: str, render_chart: Render
+) -> None:
     r = render_chart(values)
     for role in ROLES:
         ref = env_of(r.deployment(role))["TASKPROC_REDIS_URL"]
@@ -177,13 +188,17 @@ def test_without_autoscaling_deployments_carry_replicas(render_chart: Render) ->
     r = render_chart("secret")
     assert r.of_kind("HorizontalPodAutoscaler") == []
     assert {role: r.deployment(role)["spec"]["replicas"] for role in ROLES} == {
-        "api": 2, "dispatcher": 2, "fileproxy": 2,
+        "api": 2,
+        "dispatcher": 2,
+        "fileproxy": 2,
     }
 
 
 def test_keda_scales_dispatchers_on_queue_depth_instead_of_the_hpa(render_chart: Render) -> None:
     r = render_chart("keda")
-    hpa_targets = {h["spec"]["scaleTargetRef"]["name"] for h in r.of_kind("HorizontalPodAutoscaler")}
+    hpa_targets = {
+        h["spec"]["scaleTargetRef"]["name"] for h in r.of_kind("HorizontalPodAutoscaler")
+    }
     assert hpa_targets == {name("api")}
     (so,) = r.of_kind("ScaledObject")
     assert so["apiVersion"] == "keda.sh/v1alpha1"
@@ -228,8 +243,12 @@ def files_claim(dep: Manifest) -> tuple[str | None, str | None]:
     return vols["files"]["persistentVolumeClaim"]["claimName"], mounts["files"]
 
 
-@pytest.mark.parametrize(("values", "claim"), [("url", f"{RELEASE}-taskproc-files"), ("secret", "shared-files")])
-def test_files_claim_is_mounted_in_fileproxy_and_dispatcher(values: str, claim: str, render_chart: Render) -> None:
+@pytest.mark.parametrize(
+    ("values", "claim"), [("url", f"{RELEASE}-taskproc-files"), ("secret", "shared-files")]
+)
+def test_files_claim_is_mounted_in_fileproxy_and_dispatcher(
+    values: str, claim: str, render_chart: Render
+) -> None:
     r = render_chart(values)
     for role in ("fileproxy", "dispatcher"):
         assert files_claim(r.deployment(role)) == (claim, "/data/files")
@@ -267,7 +286,7 @@ def test_ingress_sends_file_routes_to_the_fileproxy(
     r = render_chart(values)
     for path, role in route_cases:
         assert route(r, path) == name(role), path
-    for path, svc, ing in ingress_routes(r):
+    for _path, svc, ing in ingress_routes(r):
         ann = ing["metadata"]["annotations"]
         assert ann["nginx.ingress.kubernetes.io/use-regex"] == "true"
         if svc == name("fileproxy"):
@@ -281,6 +300,8 @@ def test_ingress_sends_file_routes_to_the_fileproxy(
 def test_ingress_hosts_and_tls(render_chart: Render) -> None:
     for ing in render_chart("sentinel").of_kind("Ingress"):
         assert [rule["host"] for rule in ing["spec"]["rules"]] == ["ai.example.com"]
-        assert ing["spec"]["tls"] == [{"secretName": "ai-example-com-tls", "hosts": ["ai.example.com"]}]
+        assert ing["spec"]["tls"] == [
+            {"secretName": "ai-example-com-tls", "hosts": ["ai.example.com"]}
+        ]
         assert ing["spec"]["ingressClassName"] == "nginx"
     assert render_chart("secret").of_kind("Ingress") == []

@@ -17,12 +17,16 @@ Model = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def prod(compose_model: Model) -> dict[str, Any]:
-    return compose_model("compose.yaml")["services"]
+    services: dict[str, Any] = compose_model("compose.yaml")["services"]
+    return services
 
 
 @pytest.fixture
 def dev(compose_model: Model) -> dict[str, Any]:
-    return compose_model("compose.yaml", "compose.dev.yaml", env_file="dev.env")["services"]
+    services: dict[str, Any] = compose_model(
+        "compose.yaml", "compose.dev.yaml", env_file="dev.env"
+    )["services"]
+    return services
 
 
 def test_services_and_replicas(prod: dict[str, Any]) -> None:
@@ -61,7 +65,8 @@ def test_startup_order_waits_for_health(prod: dict[str, Any]) -> None:
         assert prod[role]["depends_on"]["redis"]["condition"] == "service_healthy"
     router = prod["router"]["depends_on"]
     assert {k: v["condition"] for k, v in router.items()} == {
-        "api": "service_healthy", "fileproxy": "service_healthy",
+        "api": "service_healthy",
+        "fileproxy": "service_healthy",
     }
 
 
@@ -95,7 +100,9 @@ def test_files_volume_is_shared_by_fileproxy_and_dispatchers(prod: dict[str, Any
 def test_dispatcher_stop_grace_exceeds_shutdown_grace(prod: dict[str, Any]) -> None:
     d = prod["dispatcher"]
     assert d["stop_grace_period"].endswith("s")
-    assert float(d["stop_grace_period"][:-1]) > float(d["environment"]["TASKPROC_SHUTDOWN_GRACE_SECONDS"])
+    assert float(d["stop_grace_period"][:-1]) > float(
+        d["environment"]["TASKPROC_SHUTDOWN_GRACE_SECONDS"]
+    )
 
 
 def test_router_publishes_one_port_and_mounts_its_config(prod: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ import fnmatch
 import json
 import re
 import tomllib
-from pathlib import Path
 
 from .conftest import DEPLOY, ROOT
 
@@ -78,7 +77,8 @@ def test_copy_sources_exist_in_the_build_context() -> None:
 def test_dockerignore_keeps_every_copy_source() -> None:
     """The context is the repository root; a COPY source excluded there would fail the build."""
     rules = [
-        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
 
