@@ -80,7 +80,7 @@ async def run_in_thread(engine: Engine, ctx: ProviderContext,
     """Run `fn(stop, report)` via `engine.run`; forward progress; stop it on cancellation."""
     stop = threading.Event()
     progress = _Progress(asyncio.get_running_loop())
-    work = asyncio.ensure_future(engine.run(fn, stop, progress.report))
+    work: asyncio.Future[T] = asyncio.ensure_future(engine.run(fn, stop, progress.report))
     work.add_done_callback(lambda _: progress.wake.set())
     try:
         while not work.done():

@@ -40,8 +40,10 @@ class TesseractProvider:
         if not isinstance(files, list) or not files:
             raise ProviderError("input 'input' is not a list of file ids",
                                 "Give at least one file to read.")
-        language = str(inputs.get("language") or self.spec.optional_input_shape_defaults["language"])
-        if language not in {v["value"] for v in self.spec.optional_input_shape_enum_values["language"]}:
+        language = str(inputs.get("language")
+                       or self.spec.optional_input_shape_defaults["language"])
+        installed = {v["value"] for v in self.spec.optional_input_shape_enum_values["language"]}
+        if language not in installed:
             raise ProviderError(f"language {language!r} not installed",
                                 f"OCR language {language!r} is not installed.")
         texts: list[str] = []
@@ -58,7 +60,8 @@ def tesseract(settings: EngineSettings) -> TesseractProvider:
     binary = require_binary("tesseract", "tesseract-ocr tesseract-ocr-eng")
     languages = installed_languages(binary)
     if not languages:
-        raise ProviderUnavailable("tesseract has no language data (apt-get install tesseract-ocr-eng)")
+        raise ProviderUnavailable("tesseract has no language data "
+                                  "(apt-get install tesseract-ocr-eng)")
     default = "eng" if "eng" in languages else languages[0]
     spec = ProviderSpec(
         id="taskproc:ocr:tesseract", name="Tesseract OCR", task_type=TASK_TYPE,

@@ -84,7 +84,8 @@ def apertium(settings: EngineSettings) -> ApertiumProvider:
     binary = require_binary("apertium", "apertium apertium-eng-spa")
     pairs = installed_pairs(binary)
     if not pairs:
-        raise ProviderUnavailable("apertium has no language pairs (apt-get install apertium-eng-spa)")
+        raise ProviderUnavailable("apertium has no language pairs "
+                                  "(apt-get install apertium-eng-spa)")
     names = {to_iso(code)[0]: to_iso(code)[1]
              for mode in pairs.values() for code in mode.split("-")}
     origins, targets = {a for a, _ in pairs}, {b for _, b in pairs}

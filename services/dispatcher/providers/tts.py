@@ -129,6 +129,7 @@ class EspeakProvider:
 def espeak(settings: EngineSettings) -> EspeakProvider:
     binary = require_binary("espeak-ng")
     if not settings.espeak_voices:
-        raise ProviderUnavailable("no espeak-ng voices configured (TASKPROC_ENGINES__ESPEAK_VOICES)")
+        raise ProviderUnavailable("no espeak-ng voices configured "
+                                  "(TASKPROC_ENGINES__ESPEAK_VOICES)")
     return EspeakProvider(_spec("espeak", "espeak-ng speech synthesis", settings.espeak_voices),
                           binary, settings.process_timeout_seconds)
