@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from services.dispatcher.provider import Engine, ProviderContext, ProviderUnavailable
-from services.dispatcher.providers._common import Report, Stopped, require, run_in_thread, text_input
+from services.dispatcher.providers._common import (
+    Report,
+    Stopped,
+    require,
+    run_in_thread,
+    text_input,
+)
 from shared.providers import ProviderSpec
 from shared.settings_engines import EngineSettings
 
