@@ -1,0 +1,40 @@
+"""`taskproc`: run a role (api, dispatcher, fileproxy, run) or manage accounts and providers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from services import admin, roles
+from shared.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="taskproc", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for role in ("api", "dispatcher", "fileproxy"):
+        sub.add_parser(role, help=f"run the {role} role")
+    run = sub.add_parser("run", help="development: embedded Redis, api+fileproxy, dispatcher")
+    run.add_argument("--var", default="var", help="data directory (default ./var)")
+    run.add_argument("--demo-user", default="demo")
+    admin.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    runners: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "api": roles.run_api, "dispatcher": roles.run_dispatcher,
+        "fileproxy": roles.run_fileproxy, "run": roles.run_dev}
+    if args.cmd in runners:
+        return runners[args.cmd](settings, args)
+    command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]] = args.func
+    return asyncio.run(command(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

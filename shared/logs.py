@@ -1,0 +1,35 @@
+"""Logging setup: plain text for people, one JSON object per line for log collectors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import orjson
+
+
+class JsonFormatter(logging.Formatter):
+    """Each record as JSON; `extra={"task_id": …}` fields are carried along."""
+
+    STD = set(vars(logging.makeLogRecord({})))
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) +
+                f".{int(record.msecs):03d}Z", "level": record.levelname,
+                "logger": record.name, "msg": record.getMessage()}
+        for k, v in vars(record).items():
+            if k not in self.STD and k not in data:
+                data[k] = v
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(data, default=str).decode()
+
+
+def setup(level: str = "INFO", json: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,113 @@
+"""Providers that exist only for tests: they exercise the pipeline, never the product."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from services.dispatcher.provider import ProviderContext, ProviderError, run_process
+from shared.providers import ProviderSpec
+from shared.shapes import Shape, ShapeType
+
+
+class EchoProvider:
+    """Returns its input upper-cased, reporting progress once."""
+
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:echo",
+                 expected_runtime: int = 10) -> None:
+        self.spec = ProviderSpec(
+            id=pid, name="Echo (tests)", task_type=task_type,
+            expected_runtime=expected_runtime,
+            optional_input_shape={"mode": Shape("Mode", "upper or lower", ShapeType.Enum),
+                                  "count": Shape("Count", "a number", ShapeType.Number)},
+            optional_input_shape_enum_values={"mode": [{"name": "Upper", "value": "upper"},
+                                                       {"name": "Lower", "value": "lower"}]},
+            optional_input_shape_defaults={"mode": "upper"})
+        self.seen: list[int] = []
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        self.seen.append(ctx.task_id)
+        await ctx.progress(0.5)
+        text = str(inputs.get("input", ""))
+        return {"output": text.upper() if inputs.get("mode") != "lower" else text.lower()}
+
+
+class GateProvider:
+    """Blocks until released (or cancelled); records starts and cancellations."""
+
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:gate") -> None:
+        self.spec = ProviderSpec(id=pid, name="Gate (tests)", task_type=task_type)
+        self.started: asyncio.Queue[int] = asyncio.Queue()
+        self.cancelled: asyncio.Queue[int] = asyncio.Queue()
+        self.release = asyncio.Event()
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        await self.started.put(ctx.task_id)
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            await self.cancelled.put(ctx.task_id)
+            raise
+        return {"output": "released"}
+
+
+class SubprocessProvider:
+    """Runs a long subprocess (an 'engine') and reports its pid, to prove cancel kills it."""
+
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:proc") -> None:
+        self.spec = ProviderSpec(id=pid, name="Subprocess (tests)", task_type=task_type)
+        self.pids: asyncio.Queue[int] = asyncio.Queue()
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        code = "import os, sys, time; print(os.getpid(), flush=True); time.sleep(600)"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None
+        await self.pids.put(int((await proc.stdout.readline()).decode()))
+        try:
+            await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        return {"output": "finished"}
+
+
+class FailingProvider:
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:fail",
+                 user_message: str | None = "The engine ran out of memory") -> None:
+        self.spec = ProviderSpec(id=pid, name="Failing (tests)", task_type=task_type)
+        self.user_message = user_message
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        raise ProviderError("CUDA error: out of memory at 0x7f", self.user_message)
+
+
+class BadOutputProvider:
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:bad") -> None:
+        self.spec = ProviderSpec(id=pid, name="Bad output (tests)", task_type=task_type)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        return {"output": 42}
+
+
+class ShellProvider:
+    """Runs `sleep` through run_process, as subprocess engines do."""
+
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:sleep") -> None:
+        self.spec = ProviderSpec(id=pid, name="Sleep (tests)", task_type=task_type)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        await run_process(["sleep", str(inputs.get("input", "60"))])
+        return {"output": "slept"}
+
+
+class NoopProvider:
+    """Does nothing: for throughput benchmarks."""
+
+    def __init__(self, task_type: str = "core:text2text", pid: str = "test:noop") -> None:
+        self.spec = ProviderSpec(id=pid, name="No-op", task_type=task_type)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        return {"output": ""}

@@ -1,0 +1,57 @@
+"""A dispatcher process with test-only providers, for tests that kill or signal it.
+
+Usage: python -m tests.support.run_dispatcher KIND[:TASK_TYPE[:PROVIDER_ID]] …
+Kinds: hold (publishes "started <task id> <pid>" on {prefix}:chan:test, then waits forever),
+echo, noop. Settings come from TASKPROC_* variables like the real dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+from services.dispatcher.main import DispatcherProcess
+from services.dispatcher.provider import Provider, ProviderContext
+from shared import logs
+from shared.providers import ProviderSpec
+from shared.redis import connect
+from shared.settings import Settings
+from tests.support.providers import EchoProvider, NoopProvider
+
+
+class HoldProvider:
+    def __init__(self, settings: Settings, task_type: str, pid: str) -> None:
+        self.spec = ProviderSpec(id=pid, name="Hold (tests)", task_type=task_type)
+        self.settings = settings
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        redis = connect(self.settings)
+        await redis.publish(f"{self.settings.key_prefix}:chan:test",
+                            f"started {ctx.task_id} {os.getpid()}")
+        await redis.aclose()
+        await asyncio.Event().wait()
+        return {}
+
+
+def build(settings: Settings, arg: str) -> Provider:
+    kind, _, rest = arg.partition(":")
+    ttype, _, pid = rest.rpartition(":") if rest.count(":") > 2 else (rest, "", "")
+    ttype = ttype or "core:text2text"
+    if kind == "hold":
+        return HoldProvider(settings, ttype, pid or "test:hold")
+    if kind == "echo":
+        return EchoProvider(ttype, pid or "test:echo")
+    return NoopProvider(ttype, pid or "test:noop")
+
+
+async def main(argv: list[str]) -> None:
+    settings = Settings.from_env()
+    logs.setup("INFO")
+    await DispatcherProcess(settings, [build(settings, a) for a in argv],
+                            handle_signals=True).run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

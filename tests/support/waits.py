@@ -1,0 +1,35 @@
+"""Waiting for task state through Redis pub/sub, never by sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from shared.keys import Keys
+from shared.tasks import Status, Task
+
+
+async def wait_for_status(redis: Redis, keys: Keys, task_id: int, *wanted: Status,
+                          timeout: float = 20.0) -> Task:
+    """Return the task once its status is one of `wanted` (subscribe first, then check)."""
+    wanted = wanted or (Status.SUCCESSFUL, Status.FAILED, Status.CANCELLED)
+    async with redis.pubsub() as ps:
+        await ps.subscribe(keys.chan_task)
+        async with asyncio.timeout(timeout):
+            while True:
+                raw = await redis.hgetall(keys.task(task_id))  # type: ignore[misc]
+                task = Task.from_redis(raw) if raw else None
+                if task is not None and task.status in wanted:
+                    return task
+                await _next_event(ps, task_id)
+
+
+async def _next_event(ps: object, task_id: int) -> None:
+    """Wait for any event of this task (status changes publish on chan:task)."""
+    while True:
+        msg = await ps.get_message(ignore_subscribe_messages=True, timeout=1.0)  # type: ignore
+        if msg is None:
+            return  # re-check: claims and progress do not publish
+        if msg["data"].decode().split(" ")[0] == str(task_id):
+            return
