@@ -16,6 +16,7 @@ from aiohttp import web
 from services.dispatcher.provider import Provider
 from services.dispatcher.providers.openai_compat import openai_providers
 from shared.settings import Settings
+
 from .servers import (
     GGUF,
     TOOLS_PY,
@@ -53,7 +54,8 @@ class RecordingContext:
         return self.files[file_id]
 
     async def write_file(self, data: bytes | Path, name: str = "output") -> int:
-        return self.add_file(data.read_bytes() if isinstance(data, Path) else data, name)
+        raw = await asyncio.to_thread(data.read_bytes) if isinstance(data, Path) else data
+        return self.add_file(raw, name)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -62,7 +62,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.cap)
-        return random.uniform(0.5, 1.0) * min(self.cap, self.base * 2 ** attempt)
+        return float(random.uniform(0.5, 1.0) * min(self.cap, self.base * 2.0 ** attempt))
 
 
 class OpenAIClient:
@@ -112,7 +112,7 @@ class OpenAIClient:
             return await _guard(url, resp.read())
 
     async def stream_events(self, ep: Endpoint, path: str, body: RequestBody
-                            ) -> AsyncIterator[dict[str, Any]]:
+                            ) -> AsyncGenerator[dict[str, Any], None]:
         """POST with `stream: true` and yield each SSE `data:` object until `[DONE]`.
 
         Closing or cancelling the iteration closes the connection, so the backend stops work.

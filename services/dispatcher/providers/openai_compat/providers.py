@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import mimetypes
 from pathlib import Path
@@ -40,6 +41,10 @@ class OpenAIProvider:
         """Close the shared HTTP session (idempotent; any provider of the set may call it)."""
         await self._client.close()
 
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        """Do the work; each endpoint kind overrides this."""
+        raise NotImplementedError
+
     def _chat_payload(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         payload: dict[str, Any] = {"model": self._ep.model, "messages": messages,
                                    "max_tokens": self._cfg.max_tokens}
@@ -74,7 +79,8 @@ class VisionProvider(OpenAIProvider):
         parts: list[dict[str, Any]] = [{"type": "text", "text": str(inputs.get("input") or "")}]
         for file_id in inputs.get("images") or []:
             path = await ctx.read_file(int(file_id))
-            parts.append({"type": "image_url", "image_url": {"url": data_url(path)}})
+            url = await asyncio.to_thread(data_url, path)
+            parts.append({"type": "image_url", "image_url": {"url": url}})
         payload = self._chat_payload([{"role": "user", "content": parts}])
         result = await complete_chat(self._client, self._ep, payload, ctx, self._cfg.stream)
         return {"output": result.content.strip()}
@@ -85,7 +91,7 @@ class TranscriptionProvider(OpenAIProvider):
 
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
         path = await ctx.read_file(int(inputs["input"]))
-        audio = path.read_bytes()
+        audio = await asyncio.to_thread(path.read_bytes)
 
         def form() -> dict[str, Any]:
             data = aiohttp.FormData()
