@@ -15,9 +15,11 @@ from services.dispatcher.providers.openai_compat.client import RetryPolicy
 from services.dispatcher.providers.openai_compat.errors import (
     BackendHTTPError,
     BackendTimeout,
+    BackendUnreachable,
 )
 
 from .conftest import ProvidersFactory, RecordingContext
+from .servers import free_port
 
 Start = Callable[[web.Application], Awaitable[str]]
 FAST = {"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05, "max_retries": 2}
@@ -158,3 +160,13 @@ async def test_read_timeout(fake_upstream: Start, make_providers: ProvidersFacto
         await asyncio.wait_for(providers[CHAT].process({"input": "hi"}, ctx), 5)
     assert "in time" in (info.value.user_message or "")
     await asyncio.wait_for(up.closed.wait(), 5)
+
+
+async def test_refused_connection_is_retried_then_reported(make_providers: ProvidersFactory,
+                                                           ctx: RecordingContext) -> None:
+    port = free_port()  # nothing listens there
+    providers = await make_providers(base_url=f"http://127.0.0.1:{port}/v1", stream=False,
+                                     **FAST)
+    with pytest.raises(BackendUnreachable) as info:
+        await providers[CHAT].process({"input": "hi"}, ctx)
+    assert info.value.retryable and "not reachable" in (info.value.user_message or "")

@@ -19,7 +19,6 @@ import orjson
 from multidict import CIMultiDictProxy
 
 from services.dispatcher.providers.openai_compat.errors import (
-    BackendError,
     BackendHTTPError,
     BackendTimeout,
     BackendUnreachable,
@@ -161,8 +160,8 @@ class OpenAIClient:
                                retry_after_seconds(resp.headers))
 
 
-def _retryable(exc: BackendError) -> bool:
-    return exc.retryable if isinstance(exc, BackendHTTPError) else True
+def _retryable(exc: BackendHTTPError | BackendUnreachable) -> bool:
+    return exc.retryable
 
 
 async def _guard(url: str, aw: Awaitable[T]) -> T:
@@ -172,7 +171,8 @@ async def _guard(url: str, aw: Awaitable[T]) -> T:
     except TimeoutError as exc:
         raise BackendTimeout(url) from exc
     except aiohttp.ClientError as exc:
-        raise BackendUnreachable(url, type(exc).__name__) from exc
+        raise BackendUnreachable(url, type(exc).__name__,
+                                 retryable=isinstance(exc, aiohttp.ClientConnectorError)) from exc
     return result
 
 

@@ -50,9 +50,11 @@ class BackendTimeout(BackendError):
 class BackendUnreachable(BackendError):
     """The connection to the backend failed or broke off."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, retryable: bool = False) -> None:
         super().__init__(f"backend {url} unreachable: {reason}",
                          "The AI backend is not reachable at the moment. Please try again later.")
+        self.retryable = retryable
+        """Only a refused connection: the request never reached the backend, so it is safe."""
 
 
 class BadBackendResponse(BackendError):
