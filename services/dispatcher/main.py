@@ -51,8 +51,7 @@ class DispatcherProcess:
             job_completion_wait=int(settings.shutdown_grace_seconds),
             health_check_interval=10, health_check_key=f"{self.dispatcher.keys.p}:health:"
             f"{self.dispatcher.worker_id}",
-            on_startup=self._startup, fallback_poll=settings.dispatcher_fallback_poll,
-            on_close=self._stop_loops)
+            on_startup=self._startup, fallback_poll=settings.dispatcher_fallback_poll)
 
     async def _webhook(self, ctx: dict[str, Any], task_id: int) -> None:
         assert self.session is not None
@@ -145,8 +144,26 @@ class DispatcherProcess:
             await self.session.close()
 
     async def run(self) -> None:
-        """Run until stopped (SIGTERM when handle_signals, or cancellation)."""
+        """Run until stopped (SIGTERM when handle_signals, or cancellation), then clean up.
+
+        On SIGTERM arq stops taking jobs and waits up to the grace period; jobs still running
+        then are cancelled and hand their task back (Dispatcher._execute releases it).
+        """
         try:
             await self.worker.async_run()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we were cancelled; otherwise arq stopped its main task on a signal
         finally:
-            await self.worker.close()
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        jobs = [t for t in self.worker.tasks.values() if not t.done()]
+        for t in jobs:
+            t.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await self._stop_loops()
+        with contextlib.suppress(Exception):
+            await self.redis.delete(self.worker.health_check_key)
+        await self.redis.aclose(close_connection_pool=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 from arq.worker import Worker
@@ -18,12 +17,10 @@ from arq.worker import Worker
 class WakeWorker(Worker):
     """arq 0.28 worker, run with poll_delay=0; `wake()` starts the next iteration now."""
 
-    def __init__(self, *args: Any, fallback_poll: float = 1.0,
-                 on_close: Callable[[], Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fallback_poll: float = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, poll_delay=0, **kwargs)
         self._wake_event = asyncio.Event()
         self._fallback = fallback_poll
-        self._on_close = on_close
 
     def wake(self) -> None:
         self._wake_event.set()
@@ -38,8 +35,3 @@ class WakeWorker(Worker):
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
         self._wake_event.set()
-
-    async def close(self) -> None:
-        if self._on_close is not None:
-            await self._on_close()
-        await super().close()

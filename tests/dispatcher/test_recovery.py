@@ -1,0 +1,139 @@
+"""Nothing stuck: real dispatcher processes killed with SIGKILL, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from shared.settings import Settings
+from shared.store import LEASE_LOST_MESSAGE
+from shared.tasks import Status
+from tests.conftest import wait_for_status
+from tests.support.providers import EchoProvider, NoopProvider
+
+V2 = "/ocs/v2.php/taskprocessing"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def spawn(settings: Settings) -> AsyncIterator[Spawn]:
+    """Start `tests.support.run_dispatcher` processes; wait until ready; kill at teardown."""
+    procs: list[asyncio.subprocess.Process] = []
+
+    async def start(*providers: str, **env: str) -> asyncio.subprocess.Process:
+        environ = dict(os.environ, TASKPROC_REDIS_URL=settings.redis_url,
+                       TASKPROC_LEASE_SECONDS=str(settings.lease_seconds),
+                       TASKPROC_FILES_DIR=str(settings.files_dir),
+                       TASKPROC_PROVIDER_HEARTBEAT_SECONDS="1", PYTHONPATH=ROOT, **env)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.support.run_dispatcher", *providers, env=environ,
+            cwd=ROOT, stderr=asyncio.subprocess.PIPE)
+        procs.append(proc)
+        assert proc.stderr is not None
+        async with asyncio.timeout(30):
+            while b"ready with providers" not in (line := await proc.stderr.readline()):
+                assert line, "dispatcher exited before it was ready"
+        asyncio.get_running_loop().create_task(_drain(proc))
+        return proc
+
+    yield start
+    for p in procs:
+        if p.returncode is None:
+            p.kill()
+            await p.wait()
+
+
+async def _drain(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stderr is not None
+    while await proc.stderr.readline():
+        pass
+
+
+async def _schedule(api: Any, headers: dict[str, str]) -> int:
+    resp = await api.post(f"{V2}/schedule?format=json", headers=headers, json={
+        "type": "core:text2text", "appId": "t", "input": {"input": "recover me"}})
+    assert resp.status == 200, await resp.text()
+    return int((await resp.json())["ocs"]["data"]["task"]["id"])
+
+
+async def _started(ps: Any) -> tuple[int, int]:
+    async with asyncio.timeout(20):
+        while True:
+            msg = await ps.get_message(ignore_subscribe_messages=True, timeout=5)
+            if msg is not None:
+                _, tid, pid = msg["data"].decode().split()
+                return int(tid), int(pid)
+
+
+async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any, spawn: Spawn,
+                                                       dispatcher: Any, redis: Any,
+                                                       keys: Any) -> None:
+    proc = await spawn("hold")
+    alice = await make_user("alice")
+    async with redis.pubsub() as ps:
+        await ps.subscribe(f"{keys.p}:chan:test")
+        tid = await _schedule(api, alice)
+        started_tid, pid = await _started(ps)
+    assert (started_tid, pid) == (tid, proc.pid)
+    proc.kill()
+    await proc.wait()
+    await dispatcher(EchoProvider(pid="test:hold"))  # same provider id, a live process
+    task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL, Status.FAILED)
+    assert task.status is Status.SUCCESSFUL
+    assert task.output == {"output": "RECOVER ME"}
+    assert task.raw["attempt"] == "2" and task.raw["gen"] == "2"
+
+
+async def test_task_fails_after_max_attempts(api: Any, make_user: Any, spawn: Spawn,
+                                             dispatcher: Any, redis: Any, keys: Any,
+                                             settings: Settings) -> None:
+    proc = await spawn("hold", TASKPROC_MAX_ATTEMPTS="1")
+    alice = await make_user("alice")
+    async with redis.pubsub() as ps:
+        await ps.subscribe(f"{keys.p}:chan:test")
+        tid = await _schedule(api, alice)
+        await _started(ps)
+    proc.kill()
+    await proc.wait()
+    # a dispatcher without that provider still sweeps leases
+    await dispatcher(NoopProvider("core:text2text:summary"),
+                     settings_=settings.model_copy(update={"max_attempts": 1}))
+    task = await wait_for_status(redis, keys, tid, Status.FAILED, Status.SUCCESSFUL)
+    assert task.status is Status.FAILED
+    body = await (await api.get(f"{V2}/task/{tid}?format=json", headers=alice)).json()
+    assert body["ocs"]["data"]["task"]["userFacingErrorMessage"] == LEASE_LOST_MESSAGE
+
+
+async def test_idle_dispatcher_stops_on_one_sigterm(spawn: Spawn) -> None:
+    proc = await spawn("noop")
+    proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(15):
+        code = await proc.wait()
+    assert code == 0
+
+
+async def test_sigterm_hands_back_a_task_it_cannot_finish(api: Any, make_user: Any,
+                                                          spawn: Spawn, dispatcher: Any,
+                                                          redis: Any, keys: Any) -> None:
+    proc = await spawn("hold", TASKPROC_SHUTDOWN_GRACE_SECONDS="1")
+    alice = await make_user("alice")
+    async with redis.pubsub() as ps:
+        await ps.subscribe(f"{keys.p}:chan:test")
+        tid = await _schedule(api, alice)
+        await _started(ps)
+    proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(20):
+        assert await proc.wait() == 0
+    task = await wait_for_status(redis, keys, tid, Status.SCHEDULED)
+    assert task.raw["attempt"] == "0" and task.raw["gen"] == "2"
+    await dispatcher(EchoProvider(pid="test:hold"))
+    done = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
+    assert done.output == {"output": "RECOVER ME"}
