@@ -71,6 +71,11 @@ class Settings(BaseModel):
     provider_preferences: dict[str, str] = Field(default_factory=dict)
     """task type id -> provider id; overridden by the CLI's stored preferences."""
     provider_heartbeat_seconds: float = 5.0
+    exapp_lease_min_seconds: float = 120.0
+    """Shortest lease of an ExApp's claim (progress calls renew it)."""
+    exapp_lease_factor: float = 4.0
+    """An ExApp claim's lease is this many times its provider's expected runtime (or the
+    minimum); an ExApp that never reports progress must finish within it."""
 
     task_max_age_seconds: int = 60 * 60 * 24 * 30 * 4
     housekeeping_interval_seconds: float = 3600.0

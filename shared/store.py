@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,6 +17,20 @@ OWNER_ANY = "*"
 
 LEASE_LOST_MESSAGE = ("The task could not be completed because its worker stopped responding "
                       "too many times.")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One task an external provider claimed: its provider, lease token and expiry (ms)."""
+
+    provider_id: str
+    token: str
+    expires_ms: int
+    task: Task
+
+
+def _text(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def owner_arg(user_id: str | None) -> str:
@@ -121,6 +136,32 @@ class TaskStore:
                                                LEASE_LOST_MESSAGE)]
         cut = raw.index("|")
         return [int(x) for x in raw[:cut]], [int(x) for x in raw[cut + 1:]]
+
+    async def claim_next(self, owner: str, count: int, token_base: str,
+                         entries: list[tuple[str, str, int]]) -> tuple[bool, list[Claim]]:
+        """Claim up to `count` oldest scheduled tasks of the (type, provider id, lease ms)
+        entries for an external provider; returns (more are waiting, claims)."""
+        argv: list[Any] = [owner, count, token_base]
+        for entry in entries:
+            argv.extend(entry)
+        raw = await self.scripts.run("claim_next", *argv)
+        claims = [Claim(_text(p), _text(t), int(exp), Task.from_redis(fields))
+                  for p, t, exp, fields in raw[1:]]
+        return bool(int(raw[0])), claims
+
+    async def queue_counts(self, task_types: list[str]) -> tuple[int, int]:
+        """(scheduled, running) tasks of these types."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for t in task_types:
+                pipe.zcard(self.keys.scheduled(t))
+                pipe.zcard(self.keys.running(t))
+            counts = await pipe.execute()
+        return sum(counts[0::2]), sum(counts[1::2])
+
+    async def queue_rank(self, task: Task) -> int | None:
+        """0-based place of a scheduled task among the scheduled tasks of its type."""
+        rank = await self.redis.zrank(self.keys.scheduled(task.type), str(task.id))
+        return None if rank is None else int(rank)
 
     async def release(self, task_id: int, token: str) -> bool:
         return bool(await self.scripts.run("release", task_id, token))

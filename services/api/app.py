@@ -5,7 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.api import cloud, tasks
+from services.api.appapi import APPAPI_ROUTES
+from services.api.consumer import CONSUMER_ROUTES
 from services.api.context import SETTINGS, services_ctx
+from services.api.providers import PROVIDER_ROUTES
+from services.api.queue import QUEUE_ROUTES
+from services.api.ready import ready_ctx
 from services.api.security import Handler, ocs_middleware
 from shared.settings import Settings
 
@@ -23,6 +28,7 @@ TASKPROCESSING_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/tasks", tasks.list_tasks),
     ("POST", r"/tasks/{taskId:\d+}/cancel", tasks.cancel_task),
     ("POST", r"/task/{id:\d+}/cancel", tasks.cancel_task),        # seed alias
+    *PROVIDER_ROUTES, *CONSUMER_ROUTES, *QUEUE_ROUTES,
 ]
 
 CLOUD_ROUTES: list[tuple[str, str, Handler]] = [
@@ -47,6 +53,7 @@ def create_app(settings: Settings,
     app = web.Application(middlewares=[ocs_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(services_ctx)
+    app.cleanup_ctx.append(ready_ctx)
     add_routes(app, TASKPROCESSING_ROUTES + (extra_routes or []))
-    add_routes(app, CLOUD_ROUTES, OCS_PREFIXES)
+    add_routes(app, CLOUD_ROUTES + APPAPI_ROUTES, OCS_PREFIXES)
     return app

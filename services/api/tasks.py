@@ -62,11 +62,18 @@ def _required_str(p: dict[str, Any], name: str) -> str:
 
 @access(Access.GUEST_OK)
 async def schedule(request: web.Request) -> web.Response:
-    svc, who, p = request.app[SERVICES], principal(request), params(request)
+    svc, who = request.app[SERVICES], principal(request)
     if who.user_id is not None:
         headers = await svc.limiter.enforce("schedule_user", who.user_id)
     else:
         headers = await svc.limiter.enforce("schedule_guest", client_address(request))
+    return await schedule_unlimited(request, headers)
+
+
+async def schedule_unlimited(request: web.Request,
+                             headers: dict[str, str] | None = None) -> web.Response:
+    """Schedule without the rate limit (the ExApp consumer route has none)."""
+    svc, who, p = request.app[SERVICES], principal(request), params(request)
     task_type, app_id = _required_str(p, "type"), _required_str(p, "appId")
     custom_id = _opt_str(p, "customId") or ""
     if len(custom_id) > MAX_CUSTOM_ID:

@@ -1,0 +1,54 @@
+"""ExApp consumer routes (reference §1.5): the user handlers behind `ExAppRequired`.
+
+An ExApp acts as the user named in its AppAPI credentials, or without a user (tasks without
+owner, no file inputs). Schedule has no rate limit here, as in Nextcloud.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.api import tasks
+from services.api.security import Access, Handler, access, principal
+from shared.errors import Unauthorized
+
+NO_USER_FILES = "Cannot schedule task with files referenced without user context"
+
+
+@access(Access.EXAPP)
+async def tasktypes(request: web.Request) -> web.StreamResponse:
+    return await tasks.tasktypes(request)
+
+
+@access(Access.EXAPP)
+async def schedule(request: web.Request) -> web.StreamResponse:
+    try:
+        return await tasks.schedule_unlimited(request)
+    except Unauthorized as exc:
+        if principal(request).user_id is None:
+            raise Unauthorized(NO_USER_FILES) from exc
+        raise
+
+
+@access(Access.EXAPP)
+async def get_task(request: web.Request) -> web.StreamResponse:
+    return await tasks.get_task(request)
+
+
+@access(Access.EXAPP)
+async def delete_task(request: web.Request) -> web.StreamResponse:
+    return await tasks.delete_task(request)
+
+
+@access(Access.EXAPP)
+async def cancel_task(request: web.Request) -> web.StreamResponse:
+    return await tasks.cancel_task(request)
+
+
+CONSUMER_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/tasks_consumer/tasktypes", tasktypes),
+    ("POST", "/tasks_consumer/schedule", schedule),
+    ("GET", r"/tasks_consumer/task/{id:\d+}", get_task),
+    ("DELETE", r"/tasks_consumer/task/{id:\d+}", delete_task),
+    ("POST", r"/tasks_consumer/tasks/{taskId:\d+}/cancel", cancel_task),
+]
