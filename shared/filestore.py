@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import mimetypes
 import os
 import time
 import uuid
@@ -24,6 +25,10 @@ from shared.errors import BadRequest, OCSError, Unauthorized
 from shared.keys import Keys
 
 CHUNK = 1024 * 1024
+"""Bytes handed to the writer thread at once: bounds memory per upload."""
+OCTET = "application/octet-stream"
+_UNSAFE_BY_NAME = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/javascript",
+                   "application/javascript", "application/xml", "text/xml")
 NO_ACCESS = "User does not have access to the files mentioned in the task input"
 
 
@@ -51,10 +56,35 @@ class FileRecord:
         return cls(int(d["id"]), d.get("owner", ""), int(d["size"]), d["sha256"], d["mime"],
                    d.get("name", ""), int(d["created"]), d.get("origin", "upload"))
 
+    @property
+    def etag(self) -> str:
+        """A strong validator: the bytes under an id never change, so the digest is enough."""
+        return f'"{self.sha256[:32]}"'
 
-def sniff(head: bytes, fallback: str = "application/octet-stream") -> str:
+
+def sniff(head: bytes, fallback: str = OCTET, name: str = "") -> str:
+    """The MIME type from the content's magic bytes, else from a harmless file name extension,
+    else text/plain for UTF-8 text, else `fallback` (never a type a browser would render)."""
     kind = filetype.guess(head)
-    return kind.mime if kind is not None else fallback
+    if kind is not None:
+        return kind.mime
+    by_name = mimetypes.guess_type(name)[0] if name else None
+    if by_name is not None and by_name not in _UNSAFE_BY_NAME:
+        return by_name
+    if _looks_like_text(head):
+        return "text/plain"
+    return fallback if fallback not in _UNSAFE_BY_NAME else OCTET
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """UTF-8 without NUL bytes (a character cut at the end of the head still counts)."""
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3
+    return True
 
 
 class FileStore:
@@ -89,22 +119,27 @@ class FileStore:
         except BaseException:
             await asyncio.to_thread(_discard, fh, tmp)
             raise
-        record = FileRecord(file_id, owner, size, sha, sniff(head, mime or
-                            "application/octet-stream"), name[:255], int(time.time()), origin)
+        record = FileRecord(file_id, owner, size, sha, sniff(head, mime or OCTET, name),
+                            name[:255], int(time.time()), origin)
         await self._save(record)
         return record
 
     async def _write_all(self, fh: IO[bytes], chunks: AsyncIterator[bytes],
                          max_bytes: int) -> tuple[int, str, bytes]:
-        size, sha, head = 0, hashlib.sha256(), b""
+        """Copy in batches of about CHUNK bytes, hashing and writing in a thread."""
+        size, sha, head, buf = 0, hashlib.sha256(), b"", bytearray()
         async for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:
                 raise FileTooLarge(f"The file is larger than {max_bytes} bytes")
             if len(head) < 8192:
                 head += chunk[:8192 - len(head)]
-            sha.update(chunk)
-            await asyncio.to_thread(fh.write, chunk)
+            buf += chunk
+            if len(buf) >= CHUNK:
+                await asyncio.to_thread(_hash_write, fh, sha, bytes(buf))
+                buf.clear()
+        if buf:
+            await asyncio.to_thread(_hash_write, fh, sha, bytes(buf))
         return size, sha.hexdigest(), head
 
     async def put_bytes(self, data: bytes, *, owner: str, name: str, origin: str) -> FileRecord:
@@ -141,6 +176,11 @@ class FileStore:
             await pipe.execute()
         for fid in file_ids:
             await asyncio.to_thread(self.path(fid).unlink, missing_ok=True)
+
+    async def referenced(self, task_id: int, file_id: int) -> bool:
+        """Whether a task's input or stored output names this file."""
+        return bool(await self.redis.sismember(  # type: ignore[misc]
+            self.keys.task_files(task_id), str(file_id)))
 
     async def check_access(self, file_ids: list[int], user_id: str | None) -> None:
         """For schedule: 400 for an unknown id, 401 unless the user owns every file."""
@@ -183,6 +223,11 @@ class FileStore:
             self.keys.files_unreferenced, "-inf", time.time(), start=0, num=limit)]
         await self.delete(ids)
         return ids
+
+
+def _hash_write(fh: IO[bytes], sha: "hashlib._Hash", data: bytes) -> None:
+    sha.update(data)  # hashlib releases the GIL for large buffers
+    fh.write(data)
 
 
 def _sync_close(fh: IO[bytes]) -> None:

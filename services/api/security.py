@@ -39,11 +39,16 @@ class Access(str, Enum):
     ADMIN = "admin"        # admin users only
 
 
-def access(level: Access, csrf: bool = True) -> Callable[[Handler], Handler]:
-    """Declare a handler's access rule (and whether it needs the CSRF header)."""
+def access(level: Access, csrf: bool = True, body: bool = True) -> Callable[[Handler], Handler]:
+    """Declare a handler's access rule (and whether it needs the CSRF header).
+
+    `body=False`: parameters come from the query only and the body is left unread, for handlers
+    that stream it (uploads).
+    """
     def mark(fn: Handler) -> Handler:
         fn.access = level  # type: ignore[attr-defined]
         fn.csrf = csrf  # type: ignore[attr-defined]
+        fn.body = body  # type: ignore[attr-defined]
         return fn
     return mark
 
@@ -110,7 +115,8 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         who = await request.app[SERVICES].auth.authenticate(request)
         request[PRINCIPAL] = _check(request, handler, who)
-        request[PARAMS] = await read_params(request)
+        request[PARAMS] = (await read_params(request) if getattr(handler, "body", True)
+                           else ocs.query_params(request.query))
         return await handler(request)
     except OCSError as exc:
         data = {"message": exc.message}

@@ -1,0 +1,48 @@
+"""Download routes: a task's owner (reference §1.3 #7) and providers (§1.4 #10).
+
+Only files the task references (its input file slots, and its output file slots once a result
+is stored) can be fetched; everything else is 404 "Not found", as in Nextcloud.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.api.context import SERVICES, Services
+from services.api.security import Access, access, principal
+from services.fileproxy.send import send_file
+from shared.errors import NotFound
+
+
+def _ids(request: web.Request) -> tuple[int, int]:
+    return int(request.match_info["taskId"]), int(request.match_info["fileId"])
+
+
+async def _serve(request: web.Request, svc: Services, task_id: int,
+                 file_id: int) -> web.StreamResponse:
+    if not await svc.files.referenced(task_id, file_id):
+        raise NotFound("Not found")
+    record = await svc.files.get(file_id)
+    if record is None:
+        raise NotFound("Not found")
+    return await send_file(request, record, svc.files.path(file_id))
+
+
+@access(Access.USER, csrf=False)
+async def user_file(request: web.Request) -> web.StreamResponse:
+    """GET /tasks/{taskId}/file/{fileId} (and the seed's /task/…): the task's owner only."""
+    svc = request.app[SERVICES]
+    task_id, file_id = _ids(request)
+    if await svc.tasks.get_owned(task_id, principal(request).user_id) is None:
+        raise NotFound("Not found")
+    return await _serve(request, svc, task_id, file_id)
+
+
+@access(Access.EXAPP)
+async def provider_file(request: web.Request) -> web.StreamResponse:
+    """GET /tasks_provider/{taskId}/file/{fileId}: any task, as in Nextcloud."""
+    svc = request.app[SERVICES]
+    task_id, file_id = _ids(request)
+    if await svc.tasks.get(task_id) is None:
+        raise NotFound("Not found")
+    return await _serve(request, svc, task_id, file_id)
