@@ -65,4 +65,7 @@ async def test_speech_then_transcription_round_trip(tts: LoopbackServer, whisper
     assert isinstance(audio, bytes) and audio[:4] == b"RIFF" and len(audio) > 10_000
     file_id = ctx.add_file(audio, "speech.wav")
     out = await providers["core:audio2text"].process({"input": file_id}, ctx)
-    assert "sentence" in out["output"].lower()
+    # Piper's synthesis is stochastic (noise_scale), so the transcript varies between runs:
+    # require most of the words, not an exact phrase.
+    heard = set(out["output"].lower().replace(",", " ").replace(".", " ").split())
+    assert len(heard & {"next", "cloud", "can", "read", "this", "sentence", "aloud"}) >= 3, heard

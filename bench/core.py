@@ -1,0 +1,239 @@
+"""Core benchmarks (issue 2 §14), each beside a baseline measured in the same run.
+
+(a) /schedule throughput and latency: taskproc's api vs a bare aiohttp handler doing one
+    Redis write; (b) pickup latency schedule -> provider start vs stock arq (default settings);
+(c) no-op task throughput with two dispatcher processes vs two stock arq workers;
+(d) Redis commands per task lifecycle, for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from bench.procs import free_port, median, pct, private_redis, spawn, stop, wait_http, wait_key
+from shared.accounts import UserStore
+from shared.keys import Keys
+from shared.providers import ProviderSpec
+from shared.registry import ProviderRegistry
+from shared.store import TaskStore
+
+RUNS, REQUESTS, CONCURRENCY = 3, 2000, 32
+SAMPLES, NOOP_TASKS = 60, 2000
+BODY = {"type": "core:text2text", "appId": "bench", "input": {"input": "hello"}}
+
+
+def env(url: str, **extra: str) -> dict[str, str]:
+    return {"TASKPROC_REDIS_URL": url, "TASKPROC_RATE_LIMITS__SCHEDULE_USER": "",
+            "TASKPROC_LEASE_SECONDS": "5", **extra}
+
+
+async def load(url: str, headers: dict[str, str]) -> tuple[float, list[float]]:
+    """REQUESTS POSTs with CONCURRENCY in flight: (requests/s, latencies in ms)."""
+    lat: list[float] = []
+    todo = iter(range(REQUESTS))
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async def client() -> None:
+            for _ in todo:
+                t0 = time.perf_counter()
+                async with s.post(url, json=BODY) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                lat.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+        return REQUESTS / (time.perf_counter() - t0), lat
+
+
+async def prepare(url: str) -> dict[str, str]:
+    r = aioredis.Redis.from_url(url)
+    keys = Keys()
+    pw = await UserStore(r, keys).add("bench")
+    await ProviderRegistry(r, keys).register(
+        ProviderSpec(id="bench:stamp", name="stamp", task_type="core:text2text"), 3600)
+    await r.aclose()
+    token = base64.b64encode(f"bench:{pw}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "OCS-APIRequest": "true"}
+
+
+async def bench_schedule(url: str) -> dict[str, Any]:
+    headers = await prepare(url)
+    api_port, bare_port = free_port(), free_port()
+    procs = [spawn(["-m", "services.cli", "api"], env(url, TASKPROC_API_PORT=str(api_port))),
+             spawn(["-m", "bench.bare"], env(url, BARE_PORT=str(bare_port)))]
+    try:
+        wait_http(api_port), wait_http(bare_port)
+        ours, base = [], []
+        for _ in range(RUNS):  # interleaved so noise hits both alike
+            ours.append(await load(f"http://127.0.0.1:{api_port}/ocs/v2.php/taskprocessing/"
+                                   "schedule?format=json", headers))
+            base.append(await load(f"http://127.0.0.1:{bare_port}/schedule", {}))
+    finally:
+        stop(*procs)
+    return {"ours": summarize(ours), "base": summarize(base)}
+
+
+def summarize(runs: list[tuple[float, list[float]]]) -> dict[str, float]:
+    lat = [x for _, ls in runs for x in ls]
+    return {"rps": median([r for r, _ in runs]), "p50": pct(lat, 50), "p99": pct(lat, 99)}
+
+
+async def pickup(url: str, enqueue: Any) -> list[float]:
+    """SAMPLES sequential enqueues at random phase: ms from enqueue to provider start."""
+    r = aioredis.Redis.from_url(url)
+    out = []
+    for _ in range(SAMPLES):
+        await asyncio.sleep(random.uniform(0.0, 0.6))  # random phase against poll timers
+        await r.delete("bench:start")
+        t0 = time.time()
+        ident = await enqueue()
+        while (ts := await r.hget("bench:start", str(ident))) is None:  # type: ignore[misc]
+            await asyncio.sleep(0.0005)
+        out.append((float(ts) - t0) * 1000)
+    await r.aclose()
+    return out
+
+
+async def bench_pickup(url: str) -> dict[str, Any]:
+    r = aioredis.Redis.from_url(url)
+    store = TaskStore(r, Keys())
+    d = spawn(["-m", "bench.workers", "dispatcher"], env(url))
+    wait_key(url, "tp:providers:alive")
+
+    async def ours() -> int:
+        t = await store.schedule(task_type="core:text2text", user_id="bench", app_id="b",
+                                 custom_id="", inputs={"input": "x"}, webhook_uri=None,
+                                 webhook_method=None, include_watermark=True,
+                                 expected_runtime=1)
+        return t.id
+    try:
+        mine = await pickup(url, ours)
+    finally:
+        stop(d)
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(url))
+    w = spawn(["-m", "bench.workers", "arq"], env(url))
+    wait_key(url, "arq:queue:health-check")
+    counter = iter(range(10**6))
+
+    async def stock() -> int:
+        n = next(counter)
+        await pool.enqueue_job("stamp", n)
+        return n
+    try:
+        theirs = await pickup(url, stock)
+    finally:
+        stop(w)
+        await pool.aclose()
+        await r.aclose()
+    return {"ours": mine, "base": theirs}
+
+
+async def drain(r: aioredis.Redis, keys: list[str]) -> int:
+    """Wait until every key is an empty ZSET; returns how many commands the waiting took."""
+    polls = 0
+    while True:
+        polls += len(keys)
+        if sum([await r.zcard(k) for k in keys]) == 0:
+            return polls
+        await asyncio.sleep(0.01)
+
+
+async def commands(r: aioredis.Redis) -> int:
+    return int((await r.info("stats"))["total_commands_processed"])
+
+
+async def run_burst(url: str, enqueue: Any, queues: list[str]) -> tuple[float, float]:
+    """Enqueue NOOP_TASKS with 16 producers; (tasks/s until drained, commands per task)."""
+    r = aioredis.Redis.from_url(url)
+    before = await commands(r)
+    todo = iter(range(NOOP_TASKS))
+    t0 = time.perf_counter()
+
+    async def producer() -> None:
+        for n in todo:
+            await enqueue(n)
+    await asyncio.gather(*(producer() for _ in range(16)))
+    polls = await drain(r, queues)
+    elapsed = time.perf_counter() - t0
+    used = await commands(r) - before - polls - 1
+    await r.aclose()
+    return NOOP_TASKS / elapsed, used / NOOP_TASKS
+
+
+async def bench_throughput(url: str) -> dict[str, Any]:
+    r = aioredis.Redis.from_url(url)
+    await r.flushdb()
+    store, keys = TaskStore(r, Keys()), Keys()
+    ds = [spawn(["-m", "bench.workers", "dispatcher"], env(url)) for _ in range(2)]
+    wait_key(url, "tp:providers:alive")
+
+    async def ours(n: int) -> None:
+        await store.schedule(task_type="core:text2text:summary", user_id="bench", app_id="b",
+                             custom_id="", inputs={"input": "x"}, webhook_uri=None,
+                             webhook_method=None, include_watermark=True, expected_runtime=1)
+    try:
+        mine = await run_burst(url, ours, [keys.scheduled("core:text2text:summary"),
+                                           keys.leases, keys.queue])
+    finally:
+        stop(*ds)
+    await r.flushdb()
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(url))
+    ws = [spawn(["-m", "bench.workers", "arq"], env(url)) for _ in range(2)]
+    wait_key(url, "arq:queue:health-check")
+
+    async def stock(n: int) -> None:
+        await pool.enqueue_job("noop", n)
+    try:
+        theirs = await run_burst(url, stock, ["arq:queue"])
+    finally:
+        stop(*ws)
+        await pool.aclose()
+        await r.aclose()
+    return {"ours": mine, "base": theirs}
+
+
+def report(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> None:
+    o, s = a["ours"], a["base"]
+    print("(a) /schedule, one api process vs bare aiohttp + one Redis write "
+          f"({RUNS}x{REQUESTS} requests, {CONCURRENCY} in flight, median of runs)")
+    print(f"    taskproc api : {o['rps']:8.0f} req/s   p50 {o['p50']:6.2f} ms   p99 "
+          f"{o['p99']:6.2f} ms")
+    print(f"    bare handler : {s['rps']:8.0f} req/s   p50 {s['p50']:6.2f} ms   p99 "
+          f"{s['p99']:6.2f} ms")
+    print(f"    ratio        : {o['rps'] / s['rps']:.2f}x throughput of the bare handler")
+    mo, mt = b["ours"], b["base"]
+    print(f"(b) pickup latency, schedule -> provider start ({SAMPLES} samples each)")
+    print(f"    taskproc     : p50 {pct(mo, 50):7.2f} ms   p99 {pct(mo, 99):7.2f} ms")
+    print(f"    stock arq    : p50 {pct(mt, 50):7.2f} ms   p99 {pct(mt, 99):7.2f} ms")
+    print(f"    ratio        : {pct(mt, 50) / pct(mo, 50):.1f}x faster at p50")
+    (tr, tc), (ar, ac) = c["ours"], c["base"]
+    print(f"(c) no-op throughput, {NOOP_TASKS} tasks, two worker processes each")
+    print(f"    taskproc     : {tr:8.0f} tasks/s")
+    print(f"    stock arq    : {ar:8.0f} jobs/s")
+    print(f"    ratio        : {tr / ar:.2f}x")
+    print("(d) Redis commands per task lifecycle (server-side, scripts' inner commands count)")
+    print(f"    taskproc     : {tc:6.1f}   stock arq: {ac:6.1f}")
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, private_redis(Path(tmp)) as url:
+        a = await bench_schedule(url)
+        r = aioredis.Redis.from_url(url)
+        await r.flushdb()
+        await r.aclose()
+        b = await bench_pickup(url)
+        c = await bench_throughput(url)
+    report(a, b, c)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
