@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from services.admin import exapp_add
 from tests.exapps.conftest import REGISTER, V2, next_task, provider_payload, register, schedule
+from tests.support.exapp_auth import exapp_headers
 
 
 async def test_registration_needs_an_exapp_and_owns_the_provider_id(
@@ -121,3 +124,13 @@ async def test_queue_stats_and_position(api: Any, make_user: Any, make_exapp: An
     resp = await api.get(f"{V2}/tasks/{tasks[2]['id']}/queue_position?format=json",
                          headers=admin)
     assert resp.status == 404
+
+
+async def test_cli_exapp_add_prints_a_working_secret(api: Any, settings: Any,
+                                                     capsys: Any) -> None:
+    assert await exapp_add(settings, argparse.Namespace(app_id="cli_app", version="2.0")) == 0
+    secret = capsys.readouterr().out.strip().rsplit("secret: ", 1)[1]
+    await register(api, exapp_headers("cli_app", secret, version="2.0"), pid="cli_app:p")
+    resp = await api.post(REGISTER, json=provider_payload(),
+                          headers=exapp_headers("cli_app", secret, version="1.0"))
+    assert resp.status == 412  # the pinned version does not match
