@@ -67,7 +67,7 @@ def sniff(head: bytes, fallback: str = OCTET, name: str = "") -> str:
     else text/plain for UTF-8 text, else `fallback` (never a type a browser would render)."""
     kind = filetype.guess(head)
     if kind is not None:
-        return kind.mime
+        return str(kind.mime)
     by_name = mimetypes.guess_type(name)[0] if name else None
     if by_name is not None and by_name not in _UNSAFE_BY_NAME:
         return by_name
@@ -225,7 +225,7 @@ class FileStore:
         return ids
 
 
-def _hash_write(fh: IO[bytes], sha: "hashlib._Hash", data: bytes) -> None:
+def _hash_write(fh: IO[bytes], sha: hashlib._Hash, data: bytes) -> None:
     sha.update(data)  # hashlib releases the GIL for large buffers
     fh.write(data)
 

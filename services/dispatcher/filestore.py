@@ -35,10 +35,14 @@ class DispatcherFiles:
     async def store_output(self, task: Task, data: bytes | bytearray | Path, name: str) -> int:
         """Store an output file (linked to the task when its result is stored)."""
         name = f"{task.id}-{name}"
-        if isinstance(data, Path):
-            rec = await self.store.put_path(data, owner="", name=name, origin="output")
-        else:
-            rec = await self.store.put_bytes(bytes(data), owner="", name=name, origin="output")
+        try:
+            if isinstance(data, Path):
+                rec = await self.store.put_path(data, owner="", name=name, origin="output")
+            else:
+                rec = await self.store.put_bytes(bytes(data), owner="", name=name,
+                                                 origin="output")
+        except OSError as exc:  # e.g. a returned Path that does not exist: invalid output
+            raise BadRequest(OUTPUT_INVALID_MESSAGE) from exc
         return rec.id
 
     async def check_outputs(self, file_ids: list[int]) -> None:

@@ -8,9 +8,9 @@ date must equal Last-Modified, or the whole file is sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from collections.abc import Mapping
 
 _ETAG = re.compile(r'(W/)?"[^"]*"')
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -70,7 +70,7 @@ def _if_range_holds(value: str, etag: str, modified: int) -> bool:
     return _date(value) == modified
 
 
-def _span(header: str, size: int) -> tuple[int, int] | None | bool:
+def _span(header: str, size: int) -> tuple[int, int] | bool | None:
     """(start, length) of one range; None to ignore the header; False if unsatisfiable."""
     m = _RANGE.match(header)
     if m is None:

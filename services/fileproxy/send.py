@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 from email.utils import formatdate
 from pathlib import Path
 from typing import IO
@@ -24,9 +25,17 @@ log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 
 
+def download_name(rec: FileRecord) -> str:
+    """The stored name, with an extension from the MIME type when it has none (outputs are
+    named after their task and slot, e.g. `12-speech`)."""
+    name = rec.name.replace("\r", "").replace("\n", "") or "file"
+    if "." not in name.rsplit("/", 1)[-1]:
+        name += mimetypes.guess_extension(rec.mime) or ""
+    return name
+
+
 def disposition(name: str) -> str:
     """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form."""
-    name = name.replace("\r", "").replace("\n", "") or "file"
     ascii_name = name.encode("ascii", "replace").decode().replace("\\", "_").replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
@@ -40,7 +49,7 @@ def _headers(resp: web.StreamResponse, rec: FileRecord, p: Plan) -> None:
     if p.status in (304, 412):
         return
     h["X-Content-Type-Options"] = "nosniff"
-    h["Content-Disposition"] = disposition(rec.name)
+    h["Content-Disposition"] = disposition(download_name(rec))
     if p.status == 416:
         h["Content-Range"] = f"bytes */{rec.size}"
         return

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import FormData
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -20,7 +20,7 @@ from tests.support.exapp_auth import make_exapp_headers
 
 V2 = "/ocs/v2.php/taskprocessing"
 V1 = "/ocs/v1.php/taskprocessing"
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture

@@ -80,10 +80,11 @@ async def test_oversized_upload_is_413_and_leaves_nothing(
     assert resp.status == 201  # exactly the cap is fine
 
 
-async def _until(predicate: Any, timeout: float = 10.0) -> None:
-    """Wait for a condition the server reaches on its own (a file appears or goes)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def _until(predicate: Any, limit: float = 10.0) -> None:
+    """Wait for a condition the server reaches on its own (a file appears or goes): the
+    filesystem has no event to await, so poll it."""
+    async with asyncio.timeout(limit):
+        while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -91,7 +92,7 @@ async def _until(predicate: Any, timeout: float = 10.0) -> None:
 async def test_interrupted_upload_leaves_nothing(
         proxy: Any, make_user: Any, settings: Settings, redis: Any, multipart: bool) -> None:
     alice = await make_user("alice")
-    reader, writer = await asyncio.open_connection(proxy.host, proxy.port)
+    _reader, writer = await asyncio.open_connection(proxy.host, proxy.port)
     head = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n"
             if multipart else b"")
     ctype = b"multipart/form-data; boundary=b" if multipart else b"application/octet-stream"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from services.dispatcher.provider import ProviderContext, ProviderError, run_process
@@ -111,3 +112,33 @@ class NoopProvider:
 
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
         return {"output": ""}
+
+
+class TranscribeFileProvider:
+    """core:audio2text: reads its input file through the context and returns its text."""
+
+    def __init__(self, task_type: str = "core:audio2text", pid: str = "test:transcribe") -> None:
+        self.spec = ProviderSpec(id=pid, name="Transcribe file (tests)", task_type=task_type)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        path = await ctx.read_file(int(inputs["input"]))
+        data = await asyncio.to_thread(path.read_bytes)
+        return {"output": data.decode("utf-8", "replace")}
+
+
+class ImageFilesProvider:
+    """core:text2image: one output file each way a provider can give one (bytes, a Path, an id
+    from ctx.write_file). Paths are written under `workdir`."""
+
+    def __init__(self, workdir: Path, task_type: str = "core:text2image",
+                 pid: str = "test:images") -> None:
+        self.spec = ProviderSpec(id=pid, name="Image files (tests)", task_type=task_type)
+        self.workdir = workdir
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        prompt = str(inputs["input"]).encode()
+        path = self.workdir / f"image-{ctx.task_id}.png"
+        if prompt != b"missing":
+            await asyncio.to_thread(path.write_bytes, b"\x89PNG\r\n\x1a\n" + prompt + b"-path")
+        stored = await ctx.write_file(b"\x89PNG\r\n\x1a\n" + prompt + b"-ctx", "ctx.png")
+        return {"images": [b"\x89PNG\r\n\x1a\n" + prompt + b"-bytes", path, stored]}
