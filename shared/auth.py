@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -42,19 +44,61 @@ def _b64(value: str) -> str | None:
         return None
 
 
+class _Cache:
+    """Recently verified credentials, so a polling client costs no Redis lookups.
+
+    A removed user or revoked password stops working within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.items: OrderedDict[tuple[str, ...], tuple[float, Principal]] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> Principal | None:
+        hit = self.items.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: tuple[str, ...], principal: Principal) -> None:
+        self.items[key] = (time.monotonic() + self.ttl, principal)
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+_CREDENTIAL_HEADERS = ("Authorization", "EX-APP-ID", "EX-APP-VERSION", "AA-VERSION",
+                       "AUTHORIZATION-APP-API")
+
+
 class Authenticator:
     """Resolves a request's credentials to a Principal (None: no credentials given)."""
 
-    def __init__(self, users: UserStore, exapps: ExAppStore, limiter: RateLimiter) -> None:
+    def __init__(self, users: UserStore, exapps: ExAppStore, limiter: RateLimiter,
+                 cache_seconds: float = 5.0) -> None:
         self.users = users
         self.exapps = exapps
         self.limiter = limiter
+        self.cache = _Cache(cache_seconds)
 
     async def authenticate(self, request: web.Request) -> Principal | None:
         """Raises web-free errors: TooManyRequests when throttled; returns None if anonymous.
 
         A request with wrong credentials counts as a failed login and is treated as anonymous.
         """
+        key = tuple(request.headers.get(h, "") for h in _CREDENTIAL_HEADERS)
+        if not any(key):
+            return None
+        cached = self.cache.get(key) if self.cache.ttl > 0 else None
+        if cached is not None:
+            return cached
+        principal = await self._authenticate(request)
+        if principal is not None:
+            self.cache.put(key, principal)
+        return principal
+
+    async def _authenticate(self, request: web.Request) -> Principal | None:
         h = request.headers
         if "AUTHORIZATION-APP-API" in h or "EX-APP-ID" in h:
             return await self._checked(request, self._app_api(request))

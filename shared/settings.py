@@ -58,6 +58,8 @@ class Settings(BaseModel):
     max_body_bytes: int = 10 * 1024 * 1024
     """Largest JSON/form body the api accepts (file uploads go to the fileproxy)."""
     tasktypes_cache_seconds: float = 1.0
+    auth_cache_seconds: float = 5.0
+    """How long a verified credential is trusted without a Redis lookup (revocation delay)."""
 
     files_dir: Path = Path("var/files")
     max_upload_bytes: int = 2 * 1024 * 1024 * 1024 + 1024 * 1024

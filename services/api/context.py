@@ -43,7 +43,8 @@ class Services:
         return cls(settings, redis, keys, TaskStore(redis, keys),
                    ProviderRegistry(redis, keys, settings.provider_preferences,
                                     settings.tasktypes_cache_seconds),
-                   users, exapps, limiter, Authenticator(users, exapps, limiter),
+                   users, exapps, limiter,
+                   Authenticator(users, exapps, limiter, settings.auth_cache_seconds),
                    FileStore(settings.files_dir, redis, keys, settings.upload_ttl_seconds))
 
 

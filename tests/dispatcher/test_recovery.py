@@ -27,6 +27,7 @@ Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
 async def spawn(settings: Settings) -> AsyncIterator[Spawn]:
     """Start `tests.support.run_dispatcher` processes; wait until ready; kill at teardown."""
     procs: list[asyncio.subprocess.Process] = []
+    drains: list[asyncio.Task[None]] = []  # referenced, so they are not garbage-collected
 
     async def start(*providers: str, **env: str) -> asyncio.subprocess.Process:
         environ = dict(os.environ, TASKPROC_REDIS_URL=settings.redis_url,
@@ -41,7 +42,7 @@ async def spawn(settings: Settings) -> AsyncIterator[Spawn]:
         async with asyncio.timeout(30):
             while b"ready with providers" not in (line := await proc.stderr.readline()):
                 assert line, "dispatcher exited before it was ready"
-        asyncio.get_running_loop().create_task(_drain(proc))
+        drains.append(asyncio.create_task(_drain(proc)))  # a full stderr pipe would block it
         return proc
 
     yield start
@@ -49,6 +50,9 @@ async def spawn(settings: Settings) -> AsyncIterator[Spawn]:
         if p.returncode is None:
             p.kill()
             await p.wait()
+    for d in drains:
+        d.cancel()
+    await asyncio.gather(*drains, return_exceptions=True)
 
 
 async def _drain(proc: asyncio.subprocess.Process) -> None:
