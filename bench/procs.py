@@ -75,7 +75,7 @@ def wait_key(url: str, key: str, timeout: float = 30) -> None:
 
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 def median(values: list[float]) -> float:

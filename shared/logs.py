@@ -12,7 +12,7 @@ import orjson
 class JsonFormatter(logging.Formatter):
     """Each record as JSON; `extra={"task_id": …}` fields are carried along."""
 
-    STD = set(vars(logging.makeLogRecord({})))
+    STD: frozenset[str] = frozenset(vars(logging.makeLogRecord({})))
 
     def format(self, record: logging.LogRecord) -> str:
         data = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) +

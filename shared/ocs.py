@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -81,6 +82,7 @@ def _xml_scalar(v: Any) -> str:
 
 def _xml(value: Any, depth: int) -> str:
     pad = " " * depth
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):

@@ -27,7 +27,8 @@ class RateLimiter:
 
     def __init__(self, redis: Redis, key_prefix: str, settings: RateLimitSettings) -> None:
         storage = RedisStorage("async+redis://", implementation="redispy", key_prefix=key_prefix,
-                               wrap_exceptions=True, connection_pool=redis.connection_pool)
+                               wrap_exceptions=True,
+                               connection_pool=redis.connection_pool)  # type: ignore[arg-type]
         self.limiter = MovingWindowRateLimiter(storage)
         self.fail_open = settings.fail_open
         self.items: dict[str, RateLimitItem | None] = {

@@ -21,18 +21,20 @@ def _sentinel_hosts(settings: Settings) -> list[tuple[str, int]]:
 def connect(settings: Settings, *, redis_class: type[Redis] = Redis, **kwargs: Any) -> Redis:
     """A client for the primary. No socket timeout: blocking commands and pub/sub need none."""
     if settings.redis_sentinels:
-        sentinel = Sentinel(
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
             _sentinel_hosts(settings),
             sentinel_kwargs={"password": settings.redis_sentinel_password},
             **_url_auth(settings.redis_url))
-        return sentinel.master_for(settings.redis_sentinel_master, redis_class=redis_class,
-                                   **kwargs)
-    return redis_class.from_url(settings.redis_url, **kwargs)
+        client: Redis = sentinel.master_for(settings.redis_sentinel_master,
+                                            redis_class=redis_class, **kwargs)
+        return client
+    plain: Redis = redis_class.from_url(settings.redis_url, **kwargs)
+    return plain
 
 
 def _url_auth(url: str) -> dict[str, Any]:
     """Password and db of the primary, taken from redis_url when Sentinel is used."""
     from redis.connection import parse_url
 
-    parsed = parse_url(url)
+    parsed = parse_url(url)  # type: ignore[no-untyped-call]
     return {k: parsed[k] for k in ("password", "username", "db") if parsed.get(k) is not None}

@@ -73,7 +73,7 @@ class ProviderRegistry:
         data = spec.to_json() | {"registered_at": registered or time.time()}
         expiry = "+inf" if ttl_seconds is None else (time.time() + ttl_seconds) * 1000
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.providers, spec.id, orjson.dumps(data))
+            pipe.hset(self.keys.providers, spec.id, orjson.dumps(data).decode())
             pipe.zadd(self.keys.providers_alive, {spec.id: expiry})
             await pipe.execute()
         self._cached = None
@@ -96,7 +96,7 @@ class ProviderRegistry:
                 "input_shape": shapes_to_json(tt.input_shape),
                 "output_shape": shapes_to_json(tt.output_shape)}
         await self.redis.hset(self.keys.tasktypes_custom, tt.id,  # type: ignore[misc]
-                              orjson.dumps(data))
+                              orjson.dumps(data).decode())
         self._cached = None
 
     async def set_preference(self, type_id: str, provider_id: str | None) -> None:

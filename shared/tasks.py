@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import orjson
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Task statuses, persisted and shown as Nextcloud's STATUS_* strings."""
 
     UNKNOWN = "STATUS_UNKNOWN"
@@ -45,10 +45,8 @@ class Task:
         """Accept HGETALL's dict or a Lua script's flat [k, v, k, v…] list."""
         if isinstance(data, list):
             it = iter(data)
-            pairs = zip(it, it, strict=True)
-        else:
-            pairs = iter(data.items())
-        return cls({_s(k): _s(v) for k, v in pairs})
+            return cls({_s(k): _s(v) for k, v in zip(it, it, strict=True)})
+        return cls({_s(k): _s(v) for k, v in data.items()})
 
     @property
     def id(self) -> int:

@@ -13,7 +13,7 @@ from shared.settings import Settings
 
 
 def version_block(settings: Settings) -> dict[str, Any]:
-    major, minor, micro = (int(x) for x in (settings.version.split(".") + ["0", "0"])[:3])
+    major, minor, micro = (int(x) for x in [*settings.version.split("."), "0", "0"][:3])
     return {"major": major, "minor": minor, "micro": micro, "string": settings.version,
             "edition": "", "extendedSupport": False}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -27,11 +27,11 @@ from shared.errors import (
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PRINCIPAL = "principal"
-PARAMS = "params"
+PRINCIPAL = web.RequestKey("principal", Principal)
+PARAMS = web.RequestKey("params", dict)
 
 
-class Access(str, Enum):
+class Access(StrEnum):
     USER = "user"          # NoAdminRequired
     GUEST_OK = "guest_ok"  # users, and guests when the setting allows them
     PUBLIC = "public"      # anyone (capabilities)
@@ -54,13 +54,11 @@ def access(level: Access, csrf: bool = True, body: bool = True) -> Callable[[Han
 
 
 def principal(request: web.Request) -> Principal:
-    p: Principal = request[PRINCIPAL]
-    return p
+    return request[PRINCIPAL]
 
 
 def params(request: web.Request) -> dict[str, Any]:
-    p: dict[str, Any] = request[PARAMS]
-    return p
+    return request[PARAMS]
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:

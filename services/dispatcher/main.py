@@ -94,7 +94,7 @@ class DispatcherProcess:
                     self.worker.wake()  # catch up on anything queued while disconnected
                     async for msg in ps.listen():
                         self._on_message(msg)
-            except (ConnectionError, OSError, Exception) as exc:  # noqa: BLE001
+            except (ConnectionError, OSError, Exception) as exc:
                 log.warning("pub/sub listener lost its connection (%r); reconnecting", exc)
                 await asyncio.sleep(0.5)
 
