@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
@@ -39,21 +40,19 @@ class RateLimiter:
         return self.items.get(name)
 
     async def hit(self, name: str, ident: str) -> bool:
-        item = self._item(name)
-        if item is None:
-            return True
-        try:
-            return await self.limiter.hit(item, name, ident)
-        except StorageError:
-            log.exception("rate limiter storage failed")
-            return self.fail_open
+        """Count one request; False when over the cap."""
+        return await self._ask(self.limiter.hit, name, ident)
 
     async def test(self, name: str, ident: str) -> bool:
+        """Whether a request would be allowed, without counting it."""
+        return await self._ask(self.limiter.test, name, ident)
+
+    async def _ask(self, op: Callable[..., Awaitable[bool]], name: str, ident: str) -> bool:
         item = self._item(name)
         if item is None:
             return True
         try:
-            return await self.limiter.test(item, name, ident)
+            return await op(item, name, ident)
         except StorageError:
             log.exception("rate limiter storage failed")
             return self.fail_open

@@ -55,6 +55,21 @@ local function finish(id, ttype, status, now)
   redis.call('PUBLISH', P .. ':chan:task', id .. ' ' .. status)
   enqueue_webhook(id, now)
 end
+-- Put a running task back in line (a new generation, so the old job cannot claim it). It
+-- keeps its place: the scheduled set is scored by the original schedule time.
+local function requeue(id, ttype, now)
+  local k = task_key(id)
+  local gen = redis.call('HINCRBY', k, 'gen', 1)
+  redis.call('HSET', k, 'status', 'STATUS_SCHEDULED')
+  redis.call('HDEL', k, 'leaseToken', 'leaseExpires', 'leaseOwner', 'progress')
+  redis.call('ZREM', P .. ':tasks:running:' .. ttype, id)
+  redis.call('ZREM', P .. ':leases', id)
+  local first = tonumber(redis.call('HGET', k, 'scheduledAt') or '0') * 1000
+  redis.call('ZADD', P .. ':tasks:scheduled:' .. ttype, first > 0 and first or now, id)
+  touch(id, now)
+  enqueue_run(id, gen, now)
+  redis.call('PUBLISH', P .. ':chan:ready', ttype)
+end
 -- Link files to a task (comma-separated ids): they are kept with it and deleted with it.
 local function link_files(id, csv)
   for fid in string.gmatch(csv, '[^,]+') do

@@ -20,15 +20,7 @@ for _, id in ipairs(ids) do
       finish(id, ttype, 'STATUS_FAILED', now)
       table.insert(failed, id)
     else
-      local gen = redis.call('HINCRBY', k, 'gen', 1)
-      redis.call('HSET', k, 'status', 'STATUS_SCHEDULED')
-      redis.call('HDEL', k, 'leaseToken', 'leaseExpires', 'leaseOwner', 'progress')
-      redis.call('ZREM', P .. ':tasks:running:' .. ttype, id)
-      redis.call('ZREM', P .. ':leases', id)
-      redis.call('ZADD', P .. ':tasks:scheduled:' .. ttype, now, id)
-      touch(id, now)
-      enqueue_run(id, gen, now)
-      redis.call('PUBLISH', P .. ':chan:ready', ttype)
+      requeue(id, ttype, now)
       table.insert(requeued, id)
     end
   end
