@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from services import admin, roles
+from services import admin, ops, roles
 from shared.settings import Settings
 
 
@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--var", default="var", help="data directory (default ./var)")
     run.add_argument("--demo-user", default="demo")
     admin.add_commands(sub)
+    ops.add_commands(sub)
     return p
 
 
@@ -33,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in runners:
         return runners[args.cmd](settings, args)
     command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]] = args.func
-    return asyncio.run(command(settings, args))
+    try:
+        return asyncio.run(command(settings, args))
+    except ValueError as exc:  # bad names, duplicates, unknown users: say so, no traceback
+        print(f"taskproc: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
