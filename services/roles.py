@@ -25,17 +25,21 @@ log = logging.getLogger("taskproc")
 
 def run_api(settings: Settings, args: argparse.Namespace) -> int:
     logs.setup(settings.log_level, settings.log_json)
+    # SIGTERM: stop listening, let in-flight requests (long polls too) finish within the grace
     web.run_app(create_app(settings), host=settings.host, port=settings.api_port,
-                shutdown_timeout=10, print=None, access_log=None)
+                shutdown_timeout=settings.shutdown_grace_seconds, print=None, access_log=None)
     return 0
 
 
 def run_fileproxy(settings: Settings, args: argparse.Namespace) -> int:
     from services.fileproxy.app import create_fileproxy_app
+    from services.metrics import instrument
 
     logs.setup(settings.log_level, settings.log_json)
-    web.run_app(create_fileproxy_app(settings), host=settings.host,
-                port=settings.fileproxy_port, shutdown_timeout=10, print=None, access_log=None)
+    app = create_fileproxy_app(settings)
+    instrument(app, "fileproxy")
+    web.run_app(app, host=settings.host, port=settings.fileproxy_port,
+                shutdown_timeout=settings.shutdown_grace_seconds, print=None, access_log=None)
     return 0
 
 

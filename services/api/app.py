@@ -12,6 +12,7 @@ from services.api.providers import PROVIDER_ROUTES
 from services.api.queue import QUEUE_ROUTES
 from services.api.ready import ready_ctx
 from services.api.security import Handler, ocs_middleware
+from services.metrics import instrument
 from shared.settings import Settings
 
 TP_PREFIXES = ("/ocs/v2.php/taskprocessing", "/ocs/v1.php/taskprocessing")
@@ -56,4 +57,5 @@ def create_app(settings: Settings,
     app.cleanup_ctx.append(ready_ctx)
     add_routes(app, TASKPROCESSING_ROUTES + (extra_routes or []))
     add_routes(app, CLOUD_ROUTES + APPAPI_ROUTES, OCS_PREFIXES)
+    instrument(app, "api")
     return app

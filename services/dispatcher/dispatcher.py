@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from services.dispatcher.context import TaskContext
 from services.dispatcher.filestore import DispatcherFiles
 from services.dispatcher.provider import Provider, ProviderError
+from services.metrics import Metrics
 from shared.errors import BadRequest
 from shared.keys import Keys
 from shared.registry import ProviderRegistry
@@ -35,8 +37,10 @@ INVALID_OUTPUT = "The provider returned an invalid result"
 class Dispatcher:
     """Runs tasks for the local providers of this process."""
 
-    def __init__(self, settings: Settings, redis: Redis, providers: list[Provider]) -> None:
+    def __init__(self, settings: Settings, redis: Redis, providers: list[Provider],
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics("dispatcher")
         self.redis = redis
         self.keys = Keys(settings.key_prefix)
         self.store = TaskStore(redis, self.keys)
@@ -61,6 +65,10 @@ class Dispatcher:
                                          lease_ms=self.lease_ms, provider_id=spec.id)
         if claimed is None:
             return
+        enqueued = ctx.get("enqueue_time")
+        if enqueued is not None:  # the job's enqueue time is the (re)queue time, server clock
+            self.metrics.pickup.labels(task.type).observe(
+                max(0.0, time.time() - enqueued.timestamp()))
         await self._execute(self.providers[spec.id], claimed, token)
 
     async def _execute(self, provider: Provider, task: Task, token: str) -> None:
@@ -75,12 +83,16 @@ class Dispatcher:
             with contextlib.suppress(BaseException):
                 await work
             await asyncio.shield(self.store.release(task.id, token))
+            self._count(task, provider, "handed_back")
+            log.info("task %s handed back at shutdown", task.id, extra={"task_id": task.id})
             raise
         finally:
             keeper.cancel()
             self.running.pop(task.id, None)
         if work.cancelled():
-            log.info("task %s stopped: cancelled or lease lost", task.id)
+            self._count(task, provider, "stopped")
+            log.info("task %s stopped: cancelled or lease lost", task.id,
+                     extra={"task_id": task.id})
             return
         await self._store_outcome(provider, task, token, work)
 
@@ -90,7 +102,8 @@ class Dispatcher:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             state = await self.store.renew(task_id, token, self.lease_ms)
             if state != "ok":
-                log.info("task %s: lease renewal says %s; stopping its provider", task_id, state)
+                log.info("task %s: lease renewal says %s; stopping its provider", task_id, state,
+                         extra={"task_id": task_id})
                 work.cancel()
                 return
 
@@ -99,22 +112,32 @@ class Dispatcher:
         exc = work.exception()
         if exc is not None:
             user_msg = exc.user_message if isinstance(exc, ProviderError) else None
-            log.warning("task %s failed in %s: %r", task.id, provider.spec.id, exc)
+            log.warning("task %s failed in %s: %r", task.id, provider.spec.id, exc,
+                        extra={"task_id": task.id})
             await self.store.result(task.id, output=None, error_message=str(exc) or repr(exc),
                                     user_message=user_msg or GENERIC_FAILURE, token=token)
+            self._count(task, provider, "failed")
             return
         try:
             output = await self._normalise_output(provider, task, work.result())
         except BadRequest:
             await self.store.result(task.id, output=None, error_message=OUTPUT_INVALID_MESSAGE,
                                     user_message=INVALID_OUTPUT, token=token, complete=True)
+            self._count(task, provider, "invalid_output")
             return
         snap = await self.registry.snapshot()
         tt = snap.task_type(task.type)
         ids = output_file_ids(tt, provider.spec, output) if tt else []
         accepted = await self.store.result(task.id, output=output, token=token, file_ids=ids)
         if accepted is not None and not accepted[0]:
-            log.info("task %s: result dropped (cancelled or claimed again)", task.id)
+            self._count(task, provider, "dropped")
+            log.info("task %s: result dropped (cancelled or claimed again)", task.id,
+                     extra={"task_id": task.id})
+            return
+        self._count(task, provider, "successful")
+
+    def _count(self, task: Task, provider: Provider, outcome: str) -> None:
+        self.metrics.outcomes.labels(task.type, provider.spec.id, outcome).inc()
 
     async def _normalise_output(self, provider: Provider, task: Task, raw: Any) -> dict[str, Any]:
         """Store file slot values given as bytes/paths, then validate against the shapes."""

@@ -19,9 +19,11 @@ from arq.connections import ArqRedis
 from arq.worker import func
 
 from services.dispatcher.dispatcher import Dispatcher
+from services.dispatcher.health import HealthServer, HealthState
 from services.dispatcher.provider import Provider
 from services.dispatcher.wake import WakeWorker
 from services.dispatcher.webhooks import fire_webhook
+from services.metrics import Metrics
 from shared.redis import connect
 from shared.settings import Settings
 from shared.store import OWNER_ANY
@@ -36,7 +38,8 @@ class DispatcherProcess:
                  handle_signals: bool = False) -> None:
         self.settings = settings
         self.redis = connect(settings, redis_class=ArqRedis)
-        self.dispatcher = Dispatcher(settings, self.redis, providers)
+        self.metrics = Metrics("dispatcher")
+        self.dispatcher = Dispatcher(settings, self.redis, providers, self.metrics)
         self.loops: list[asyncio.Task[None]] = []
         self.session: aiohttp.ClientSession | None = None
         self.worker = WakeWorker(
@@ -52,6 +55,10 @@ class DispatcherProcess:
             health_check_interval=10, health_check_key=f"{self.dispatcher.keys.p}:health:"
             f"{self.dispatcher.worker_id}",
             on_startup=self._startup, fallback_poll=settings.dispatcher_fallback_poll)
+        self.health = HealthServer(
+            HealthState(self.metrics, self.redis, self.dispatcher.keys,
+                        self.dispatcher.registry, lambda: not self.worker.allow_pick_jobs),
+            settings.host, settings.dispatcher_metrics_port)
 
     async def _webhook(self, ctx: dict[str, Any], task_id: int) -> None:
         assert self.session is not None
@@ -70,6 +77,7 @@ class DispatcherProcess:
                       self._every(self.settings.housekeeping_interval_seconds,
                                   self._housekeeping)]
         await ready.wait()
+        self.health.state.started = True
         log.info("dispatcher %s ready with providers: %s", self.dispatcher.worker_id,
                  ", ".join(self.dispatcher.providers) or "(none)")
 
@@ -91,10 +99,12 @@ class DispatcherProcess:
                 async with self.redis.pubsub() as ps:
                     await ps.subscribe(keys.chan_wake, keys.chan_task)
                     ready.set()
+                    self.health.state.listening = True
                     self.worker.wake()  # catch up on anything queued while disconnected
                     async for msg in ps.listen():
                         self._on_message(msg)
             except (ConnectionError, OSError, Exception) as exc:
+                self.health.state.listening = False
                 log.warning("pub/sub listener lost its connection (%r); reconnecting", exc)
                 await asyncio.sleep(0.5)
 
@@ -115,8 +125,13 @@ class DispatcherProcess:
 
     async def _sweep_leases(self) -> None:
         requeued, failed = await self.dispatcher.store.expire_leases(self.settings.max_attempts)
-        if requeued or failed:
-            log.warning("lease expired: requeued %s, failed %s", requeued, failed)
+        self.metrics.lease_expiries.labels("requeued").inc(len(requeued))
+        self.metrics.lease_expiries.labels("failed").inc(len(failed))
+        for task_id in requeued:
+            log.warning("task %s: lease expired; requeued", task_id, extra={"task_id": task_id})
+        for task_id in failed:
+            log.warning("task %s: lease expired after the last attempt; failed", task_id,
+                        extra={"task_id": task_id})
 
     async def _housekeeping(self) -> None:
         store = self.dispatcher.store
@@ -150,6 +165,7 @@ class DispatcherProcess:
         then are cancelled and hand their task back (Dispatcher._execute releases it).
         """
         try:
+            await self.health.start()
             await self.worker.async_run()
         except asyncio.CancelledError:
             current = asyncio.current_task()
@@ -163,6 +179,7 @@ class DispatcherProcess:
         for t in jobs:
             t.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
+        await self.health.stop()
         await self._stop_loops()
         with contextlib.suppress(Exception):
             await self.redis.delete(self.worker.health_check_key)

@@ -1,0 +1,218 @@
+"""Operator commands for tasks and queues: `taskproc task list|show|cancel|requeue|cleanup`
+and `taskproc stats`. Every change goes through the same Lua scripts as the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from services.admin import _with
+from services.metrics import queue_figures, task_types
+from shared.filestore import FileStore
+from shared.keys import Keys
+from shared.registry import ProviderRegistry
+from shared.settings import Settings
+from shared.store import OWNER_ANY, TaskStore
+from shared.tasks import Status, Task
+
+REQUEUE_LUA = """
+-- Operator requeue. ARGV: prefix, id. A failed, cancelled or running (stuck) task goes back to
+-- scheduled with a fresh generation and attempt count; a holder of the old lease is fenced off.
+-- Returns the task, or nil when it does not exist or is scheduled or successful already.
+local id = ARGV[2]
+local k = task_key(id)
+local st = redis.call('HGET', k, 'status')
+if st ~= 'STATUS_FAILED' and st ~= 'STATUS_CANCELLED' and st ~= 'STATUS_RUNNING' then
+  return nil
+end
+local old_job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', k, 'gen') or '0')
+redis.call('ZREM', P .. ':queue', old_job)
+redis.call('DEL', 'arq:job:' .. old_job, 'arq:in-progress:' .. old_job, 'arq:retry:' .. old_job)
+if st == 'STATUS_RUNNING' then
+  redis.call('PUBLISH', P .. ':chan:task', id .. ' STATUS_CANCELLED')
+end
+redis.call('HDEL', k, 'endedAt', 'errorMessage', 'userFacingErrorMessage', 'output')
+redis.call('HSET', k, 'attempt', 0)
+requeue(id, redis.call('HGET', k, 'type'), now_ms())
+return redis.call('HGETALL', k)
+"""
+
+
+def add_commands(sub: Any) -> None:
+    """Register `task …` and `stats` on the CLI's subparsers."""
+    task = sub.add_parser("task", help="inspect and manage tasks").add_subparsers(
+        dest="action", required=True)
+    ls = task.add_parser("list", help="tasks, newest first")
+    ls.add_argument("--status", help="e.g. SCHEDULED, RUNNING, FAILED (STATUS_ optional)")
+    ls.add_argument("--type", dest="task_type")
+    ls.add_argument("--user")
+    ls.add_argument("--app")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    ls.set_defaults(func=task_list)
+    for name, fn, text in (("show", task_show, "every stored field of a task"),
+                           ("cancel", task_cancel, "cancel a scheduled or running task"),
+                           ("requeue", task_requeue,
+                            "run a failed, cancelled or stuck running task again")):
+        cmd = task.add_parser(name, help=text)
+        cmd.add_argument("task_id", type=int)
+        cmd.set_defaults(func=fn)
+    clean = task.add_parser("cleanup", help="delete tasks not updated for a while")
+    clean.add_argument("--older-than-days", type=float,
+                       help="default: TASKPROC_TASK_MAX_AGE_SECONDS")
+    clean.add_argument("--dry-run", action="store_true")
+    clean.set_defaults(func=task_cleanup)
+    stats = sub.add_parser("stats", help="queue depth, oldest waiting, running, providers")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=show_stats)
+
+
+def _status(value: str | None) -> Status | None:
+    if not value:
+        return None
+    value = value.upper()
+    return Status(value if value.startswith("STATUS_") else f"STATUS_{value}")
+
+
+def _matches(task: Task, args: argparse.Namespace, status: Status | None) -> bool:
+    return ((status is None or task.status is status)
+            and (args.task_type is None or task.type == args.task_type)
+            and (args.user is None or task.user_id == args.user)
+            and (args.app is None or task.raw.get("appId") == args.app))
+
+
+async def _newest(redis: Redis, keys: Keys, index: str, batch: int = 200) -> AsyncIterator[Task]:
+    """Tasks of an index ZSET, highest score first, read in pipelined batches."""
+    start = 0
+    while ids := await redis.zrevrange(index, start, start + batch - 1):
+        start += batch
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hgetall(keys.task(i.decode()))
+            rows = await pipe.execute()
+        for row in rows:
+            if row:
+                yield Task.from_redis(row)
+
+
+def _line(task: Task) -> str:
+    r = task.raw
+    updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(r.get("lastUpdated", 0))))
+    return "\t".join([str(task.id), task.status.value.removeprefix("STATUS_"), task.type,
+                      task.user_id or "-", r.get("appId", ""), r.get("provider", "-"),
+                      f"attempt={r.get('attempt', '0')}", updated])
+
+
+async def task_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def go(redis: Redis, keys: Keys) -> int:
+        status = _status(args.status)
+        index = keys.user_tasks(args.user) if args.user else keys.tasks_updated
+        shown = 0
+        async for task in _newest(redis, keys, index):
+            if shown >= args.limit:
+                break
+            if _matches(task, args, status):
+                print(orjson.dumps(task.raw).decode() if args.json else _line(task))
+                shown += 1
+        return 0
+    return await _with(settings, go)
+
+
+async def task_show(settings: Settings, args: argparse.Namespace) -> int:
+    async def go(redis: Redis, keys: Keys) -> int:
+        task = await TaskStore(redis, keys).get(args.task_id)
+        if task is None:
+            print(f"task {args.task_id} not found")
+            return 1
+        job = f"{keys.p}:run:{task.id}:{task.raw.get('gen', '0')}"
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(keys.queue, job)
+            pipe.exists(keys.arq_in_progress(job))
+            pipe.smembers(keys.task_files(task.id))
+            queued, in_progress, files = await pipe.execute()
+        for name, value in sorted(task.raw.items()):
+            print(f"{name}: {value}")
+        print(f"arq job: {job} queued={queued is not None} in_progress={bool(in_progress)}")
+        print(f"files: {sorted(int(f) for f in files)}")
+        return 0
+    return await _with(settings, go)
+
+
+async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
+    async def go(redis: Redis, keys: Keys) -> int:
+        task = await TaskStore(redis, keys).cancel(args.task_id, OWNER_ANY)
+        if task is None:
+            print(f"task {args.task_id} not found")
+            return 1
+        print(f"task {task.id}: {task.status.value}")
+        return 0
+    return await _with(settings, go)
+
+
+async def task_requeue(settings: Settings, args: argparse.Namespace) -> int:
+    async def go(redis: Redis, keys: Keys) -> int:
+        common = resources.files("shared").joinpath("lua/common.lua").read_text()
+        raw = await redis.register_script(common + REQUEUE_LUA)(
+            keys=[], args=[keys.p, args.task_id])
+        if not raw:
+            print(f"task {args.task_id} not requeued: not found, scheduled or successful")
+            return 1
+        print(f"task {args.task_id}: {Task.from_redis(raw).status.value}")
+        return 0
+    return await _with(settings, go)
+
+
+async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
+    """The dispatcher's housekeeping, now: old tasks (allowCleanup) and their files go."""
+    async def go(redis: Redis, keys: Keys) -> int:
+        store = TaskStore(redis, keys)
+        files = FileStore(settings.files_dir, redis, keys, settings.upload_ttl_seconds)
+        age = (args.older_than_days * 86400 if args.older_than_days is not None
+               else settings.task_max_age_seconds)
+        deleted = 0
+        for task_id in await store.old_task_ids(int(time.time() - age), limit=1_000_000):
+            task = await store.get(task_id)
+            if task is None or task.raw.get("allowCleanup", "1") != "1":
+                continue
+            if not args.dry_run:
+                released = await store.delete(task_id, OWNER_ANY)
+                await files.release(released or [])
+            deleted += 1
+        print(f"{'would delete' if args.dry_run else 'deleted'} {deleted} task(s)")
+        return 0
+    return await _with(settings, go)
+
+
+async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
+    async def go(redis: Redis, keys: Keys) -> int:
+        registry = ProviderRegistry(redis, keys, settings.provider_preferences)
+        snap = await registry.snapshot()
+        figures = await queue_figures(redis, keys, await task_types(registry))
+        leases, arq_queue = await redis.zcard(keys.leases), await redis.zcard(keys.queue)
+        providers = sorted(snap.providers.values(), key=lambda s: (s.task_type, s.id))
+        if args.json:
+            print(orjson.dumps({
+                "types": {t: {"waiting": w, "oldest_waiting_seconds": round(o, 3),
+                              "running": r} for t, (w, o, r) in figures.items()},
+                "leases": leases, "arq_queue": arq_queue,
+                "providers": [s.to_json() | {"preferred": snap.preferred(s.task_type) == s}
+                              for s in providers]}).decode())
+            return 0
+        served = {s.task_type for s in providers}
+        print("type\twaiting\toldest_s\trunning")
+        for t, (waiting, oldest, running) in figures.items():
+            if waiting or running or t in served:
+                print(f"{t}\t{waiting}\t{oldest:.1f}\t{running}")
+        print(f"\nleases held: {leases}\tarq queue entries: {arq_queue}\n\nproviders (alive):")
+        for s in providers:
+            mark = "*" if snap.preferred(s.task_type) == s else " "
+            print(f"{mark} {s.task_type}\t{s.id}\t{s.kind}\t{s.name}")
+        return 0
+    return await _with(settings, go)

@@ -1,0 +1,113 @@
+"""`taskproc task …` and `taskproc stats` against a real Redis, through the CLI's parser."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+
+from services.cli import _parser
+from shared.settings import Settings
+from shared.store import TaskStore
+from shared.tasks import Status
+from tests.conftest import wait_for_status
+from tests.ops.test_metrics import _schedule, register
+from tests.support.providers import EchoProvider, GateProvider
+
+
+async def run(settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[
+        int, str]:
+    args = _parser().parse_args(list(argv))
+    code = await args.func(settings, args)
+    return code, capsys.readouterr().out
+
+
+async def test_list_filters_and_show(api: Any, make_user: Any, redis: Any, keys: Any,
+                                     settings: Settings, capsys: Any) -> None:
+    await register(redis, keys, EchoProvider(), EchoProvider("core:text2text:summary", "s"))
+    alice, bob = await make_user("alice"), await make_user("bob")
+    a1 = await _schedule(api, alice)
+    b1 = await _schedule(api, bob, ttype="core:text2text:summary")
+    await TaskStore(redis, keys).cancel(a1, "*")
+    code, out = await run(settings, capsys, "task", "list")
+    assert code == 0 and [int(line.split("\t")[0]) for line in out.splitlines()] == [b1, a1]
+    _, out = await run(settings, capsys, "task", "list", "--status", "cancelled")
+    assert [int(line.split("\t")[0]) for line in out.splitlines()] == [a1]
+    _, out = await run(settings, capsys, "task", "list", "--user", "bob", "--json")
+    assert [orjson.loads(line)["id"] for line in out.splitlines()] == [str(b1)]
+    _, out = await run(settings, capsys, "task", "list", "--type", "core:text2text:summary",
+                       "--status", "SCHEDULED")
+    assert out.startswith(f"{b1}\tSCHEDULED\tcore:text2text:summary\tbob")
+    code, out = await run(settings, capsys, "task", "show", str(b1))
+    assert code == 0 and "status: STATUS_SCHEDULED" in out
+    assert f"arq job: {keys.p}:run:{b1}:1 queued=True in_progress=False" in out
+    assert (await run(settings, capsys, "task", "show", "999"))[0] == 1
+
+
+async def test_cancel_then_requeue_runs_the_task(api: Any, make_user: Any, redis: Any,
+                                                 keys: Any, settings: Settings, capsys: Any,
+                                                 dispatcher: Any) -> None:
+    gate = GateProvider(pid="test:gate")
+    await dispatcher(gate)
+    alice = await make_user("alice")
+    tid = await _schedule(api, alice)
+    assert await gate.started.get() == tid
+    code, out = await run(settings, capsys, "task", "cancel", str(tid))
+    assert code == 0 and "STATUS_CANCELLED" in out
+    assert await gate.cancelled.get() == tid  # the dispatcher stopped the work at once
+    code, out = await run(settings, capsys, "task", "requeue", str(tid))
+    assert code == 0 and "STATUS_SCHEDULED" in out
+    assert await gate.started.get() == tid
+    gate.release.set()
+    task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
+    assert task.raw["gen"] == "2" and task.raw["attempt"] == "1"
+    assert "endedAt" in task.raw and "errorMessage" not in task.raw
+    assert (await run(settings, capsys, "task", "requeue", str(tid)))[0] == 1  # successful
+
+
+async def test_requeue_takes_a_stuck_task_from_its_holder(api: Any, make_user: Any,
+                                                          redis: Any, keys: Any,
+                                                          settings: Settings,
+                                                          capsys: Any) -> None:
+    await register(redis, keys)
+    alice = await make_user("alice")
+    tid = await _schedule(api, alice)
+    store = TaskStore(redis, keys)
+    await store.claim(tid, gen=None, owner="stuck", token="old", lease_ms=3_600_000,
+                      provider_id="test:echo")
+    assert (await run(settings, capsys, "task", "requeue", str(tid)))[0] == 0
+    accepted = await store.result(tid, output={"output": "late"}, token="old")
+    assert accepted is not None and accepted[0] is False  # the old holder is fenced off
+    task = await store.get(tid)
+    assert task is not None and task.status is Status.SCHEDULED
+    assert await redis.zscore(keys.queue, f"{keys.p}:run:{tid}:2") is not None
+    assert await redis.zscore(keys.queue, f"{keys.p}:run:{tid}:1") is None
+
+
+async def test_cleanup_deletes_old_tasks_only(api: Any, make_user: Any, redis: Any, keys: Any,
+                                              settings: Settings, capsys: Any) -> None:
+    await register(redis, keys)
+    alice = await make_user("alice")
+    old, new = await _schedule(api, alice), await _schedule(api, alice)
+    await redis.zadd(keys.tasks_updated, {str(old): int(time.time()) - 10 * 86400})
+    _, out = await run(settings, capsys, "task", "cleanup", "--older-than-days", "5",
+                       "--dry-run")
+    assert out.strip() == "would delete 1 task(s)" and await redis.exists(keys.task(old))
+    _, out = await run(settings, capsys, "task", "cleanup", "--older-than-days", "5")
+    assert out.strip() == "deleted 1 task(s)"
+    assert not await redis.exists(keys.task(old)) and await redis.exists(keys.task(new))
+
+
+async def test_stats(api: Any, make_user: Any, redis: Any, keys: Any, settings: Settings,
+                     capsys: Any) -> None:
+    await register(redis, keys)
+    alice = await make_user("alice")
+    await _schedule(api, alice)
+    code, out = await run(settings, capsys, "stats")
+    assert code == 0 and "core:text2text\t1\t" in out and "* core:text2text\ttest:echo" in out
+    _, out = await run(settings, capsys, "stats", "--json")
+    data = orjson.loads(out)
+    assert data["types"]["core:text2text"]["waiting"] == 1
+    assert data["arq_queue"] == 1 and data["providers"][0]["preferred"] is True
