@@ -133,17 +133,22 @@ class DispatcherProcess:
             log.warning("task %s: lease expired after the last attempt; failed", task_id,
                         extra={"task_id": task_id})
 
-    async def _housekeeping(self) -> None:
+    async def _housekeeping(self, batch: int = 500) -> None:
+        """Delete tasks past the maximum age (in batches until none is left) and expired
+        unreferenced files. Tasks with allowCleanup=false leave the age index instead."""
         store = self.dispatcher.store
         cutoff = int(time.time()) - self.settings.task_max_age_seconds
-        for task_id in await store.old_task_ids(cutoff):
-            task = await store.get(task_id)
-            if task is not None and task.raw.get("allowCleanup", "1") != "1":
-                continue
-            files = await store.delete(task_id, OWNER_ANY)
-            if files:
-                await self.dispatcher.files.store.release(files)
-        await self.dispatcher.files.store.expire_unreferenced()
+        while ids := await store.old_task_ids(cutoff, batch):
+            for task_id in ids:
+                task = await store.get(task_id)
+                if task is not None and task.raw.get("allowCleanup", "1") != "1":
+                    await self.redis.zrem(self.dispatcher.keys.tasks_updated, str(task_id))
+                    continue
+                files = await store.delete(task_id, OWNER_ANY)
+                if files:
+                    await self.dispatcher.files.store.release(files)
+        while len(await self.dispatcher.files.store.expire_unreferenced(batch)) == batch:
+            pass
 
     async def _stop_loops(self) -> None:
         for t in self.loops:
