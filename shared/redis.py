@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from shared.settings import Settings
+
+
+class _SentinelPool(SentinelConnectionPool):
+    """Closing the primary's pool also closes the connections to the sentinels."""
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        await super().disconnect(inuse_connections)
+        for client in self.sentinel_manager.sentinels:
+            await client.connection_pool.disconnect()
 
 
 def _sentinel_hosts(settings: Settings) -> list[tuple[str, int]]:
@@ -26,7 +35,8 @@ def connect(settings: Settings, *, redis_class: type[Redis] = Redis, **kwargs: A
             sentinel_kwargs={"password": settings.redis_sentinel_password},
             **_url_auth(settings.redis_url))
         client: Redis = sentinel.master_for(settings.redis_sentinel_master,
-                                            redis_class=redis_class, **kwargs)
+                                            redis_class=redis_class,
+                                            connection_pool_class=_SentinelPool, **kwargs)
         return client
     plain: Redis = redis_class.from_url(settings.redis_url, **kwargs)
     return plain
