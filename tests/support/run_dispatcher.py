@@ -2,7 +2,8 @@
 
 Usage: python -m tests.support.run_dispatcher KIND[:TASK_TYPE[:PROVIDER_ID]] …
 Kinds: hold (publishes "started <task id> <pid>" on {prefix}:chan:test, then waits forever),
-echo, noop. Settings come from TASKPROC_* variables like the real dispatcher.
+echo, noop, count (records completed runs; see CountProvider). Settings come from TASKPROC_*
+variables like the real dispatcher.
 """
 
 from __future__ import annotations
@@ -35,12 +36,31 @@ class HoldProvider:
         return {}
 
 
+class CountProvider:
+    """Echoes after `TASKPROC_TEST_WORK_SECONDS` (default 0.2 s) of work; counts each completed
+    run in `{prefix}:test:completed` (task id -> runs) before it returns."""
+
+    def __init__(self, settings: Settings, task_type: str, pid: str) -> None:
+        self.spec = ProviderSpec(id=pid, name="Count (tests)", task_type=task_type)
+        self.settings = settings
+        self.redis = connect(settings)
+        self.work = float(os.environ.get("TASKPROC_TEST_WORK_SECONDS", "0.2"))
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        await asyncio.sleep(self.work)
+        await self.redis.hincrby(f"{self.settings.key_prefix}:test:completed",  # type: ignore[misc]
+                                 str(ctx.task_id), 1)
+        return {"output": str(inputs.get("input", "")).upper()}
+
+
 def build(settings: Settings, arg: str) -> Provider:
     kind, _, rest = arg.partition(":")
     ttype, _, pid = rest.rpartition(":") if rest.count(":") > 2 else (rest, "", "")
     ttype = ttype or "core:text2text"
     if kind == "hold":
         return HoldProvider(settings, ttype, pid or "test:hold")
+    if kind == "count":
+        return CountProvider(settings, ttype, pid or f"test:count:{ttype}")
     if kind == "echo":
         return EchoProvider(ttype, pid or "test:echo")
     return NoopProvider(ttype, pid or "test:noop")
