@@ -9,7 +9,8 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 NAMES = ("schedule", "claim", "renew", "progress", "result", "cancel", "delete", "expire",
-         "release", "claim_next")
+         "release",
+         "rescue", "claim_next")
 
 
 def _source(name: str) -> str:

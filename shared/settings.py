@@ -73,6 +73,9 @@ class Settings(BaseModel):
     provider_preferences: dict[str, str] = Field(default_factory=dict)
     """task type id -> provider id; overridden by the CLI's stored preferences."""
     provider_heartbeat_seconds: float = 5.0
+    orphan_after_seconds: float = 15.0
+    """A task of a local provider still scheduled this long with its job gone or stuck in a
+    dead worker gets a new job (a live dispatcher claims within milliseconds)."""
     exapp_lease_min_seconds: float = 120.0
     """Shortest lease of an ExApp's claim (progress calls renew it)."""
     exapp_lease_factor: float = 4.0

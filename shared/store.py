@@ -163,6 +163,18 @@ class TaskStore:
         rank = await self.redis.zrank(self.keys.scheduled(task.type), str(task.id))
         return None if rank is None else int(rank)
 
+    async def rescue(self, task_ids: list[int]) -> list[int]:
+        """New jobs for scheduled tasks whose job is gone or stuck in a dead worker."""
+        if not task_ids:
+            return []
+        return [int(x) for x in await self.scripts.run("rescue", *task_ids)]
+
+    async def waiting_since(self, task_type: str, before_ms: int, limit: int = 100) -> list[int]:
+        """Scheduled tasks of a type that have waited since before `before_ms`, oldest first."""
+        ids = await self.redis.zrangebyscore(self.keys.scheduled(task_type), "-inf", before_ms,
+                                             start=0, num=limit)
+        return [int(i) for i in ids]
+
     async def release(self, task_id: int, token: str) -> bool:
         return bool(await self.scripts.run("release", task_id, token))
 

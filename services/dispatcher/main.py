@@ -74,6 +74,8 @@ class DispatcherProcess:
         self.loops = [asyncio.create_task(self._listen(ready)),
                       self._every(self.settings.provider_heartbeat_seconds, self._heartbeat),
                       self._every(self.settings.lease_seconds / 2, self._sweep_leases),
+                      self._every(self.settings.orphan_after_seconds / 3,
+                                  self._rescue_orphans),
                       self._every(self.settings.housekeeping_interval_seconds,
                                   self._housekeeping)]
         await ready.wait()
@@ -132,6 +134,18 @@ class DispatcherProcess:
         for task_id in failed:
             log.warning("task %s: lease expired after the last attempt; failed", task_id,
                         extra={"task_id": task_id})
+
+    async def _rescue_orphans(self) -> None:
+        """New jobs for old scheduled tasks of local providers whose job cannot run them."""
+        snap = await self.dispatcher.registry.snapshot()
+        before = int((time.time() - self.settings.orphan_after_seconds) * 1000)
+        for type_id, (_, spec) in snap.available().items():
+            if spec.kind != "local":
+                continue
+            store = self.dispatcher.store
+            for task_id in await store.rescue(await store.waiting_since(type_id, before)):
+                log.warning("task %s: its job was lost before a claim; queued again", task_id,
+                            extra={"task_id": task_id})
 
     async def _housekeeping(self, batch: int = 500) -> None:
         """Delete tasks past the maximum age (in batches until none is left) and expired

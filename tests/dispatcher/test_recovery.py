@@ -141,3 +141,36 @@ async def test_sigterm_hands_back_a_task_it_cannot_finish(api: Any, make_user: A
     await dispatcher(EchoProvider(pid="test:hold"))
     done = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
     assert done.output == {"output": "RECOVER ME"}
+
+
+async def test_task_whose_worker_died_before_claiming_is_rescued(
+        api: Any, make_user: Any, dispatcher: Any, redis: Any, keys: Any,
+        settings: Settings) -> None:
+    """A dispatcher SIGKILLed between arq's pickup and our claim leaves arq's in-progress
+    marker behind (for days); the rescue sweep gives the task a new job."""
+    from shared.registry import ProviderRegistry
+    echo = EchoProvider()
+    await ProviderRegistry(redis, keys).register(echo.spec, 60)
+    alice = await make_user("alice")
+    tid = await _schedule(api, alice)
+    job = f"{keys.p}:run:{tid}:1"
+    await redis.set(f"arq:in-progress:{job}", b"1", px=7 * 24 * 3600 * 1000)  # the dead pickup
+    await dispatcher(echo, settings_=settings.model_copy(update={"orphan_after_seconds": 0.3}))
+    task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
+    assert task.raw["gen"] == "2" and task.output == {"output": "RECOVER ME"}
+    assert not await redis.exists(f"arq:in-progress:{job}")
+
+
+async def test_task_whose_job_vanished_is_rescued(api: Any, make_user: Any, dispatcher: Any,
+                                                  redis: Any, keys: Any,
+                                                  settings: Settings) -> None:
+    from shared.registry import ProviderRegistry
+    echo = EchoProvider()
+    await ProviderRegistry(redis, keys).register(echo.spec, 60)
+    alice = await make_user("alice")
+    tid = await _schedule(api, alice)
+    job = f"{keys.p}:run:{tid}:1"
+    await redis.delete(f"arq:job:{job}")  # e.g. a job that ran on a dispatcher without the provider
+    await redis.zrem(keys.queue, job)
+    await dispatcher(echo, settings_=settings.model_copy(update={"orphan_after_seconds": 0.3}))
+    assert (await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)).raw["gen"] == "2"
