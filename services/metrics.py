@@ -2,6 +2,7 @@
 
     taskproc_http_requests_total{route,method,status}        api, fileproxy
     taskproc_http_request_duration_seconds{route,method}     api, fileproxy (histogram)
+    taskproc_http_requests_in_flight                         api, fileproxy (long polls, streams)
     taskproc_rate_limit_refusals_total{route}                api (429 answers)
     taskproc_queue_depth{type}                               every role, read from Redis on scrape
     taskproc_queue_oldest_waiting_seconds{type}              every role, read from Redis on scrape
@@ -59,6 +60,8 @@ class Metrics:
         self.latency = Histogram("taskproc_http_request_duration_seconds",
                                  "Time to answer an HTTP request (streamed bodies included)",
                                  ["route", "method"], registry=r)
+        self.in_flight = Gauge("taskproc_http_requests_in_flight",
+                               "Requests being handled now", registry=r)
         self.rate_limited = Counter("taskproc_rate_limit_refusals",
                                     "Requests refused by a rate limit (429)", ["route"], registry=r)
         self.queue_depth = Gauge("taskproc_queue_depth", "Scheduled tasks waiting", ["type"],
@@ -138,6 +141,7 @@ async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResp
     """Count and time every request by route template, method and status."""
     start, status = time.perf_counter(), 500
     response_headers = None
+    request.app[METRICS].in_flight.inc()
     try:
         response = await handler(request)
         status, response_headers = response.status, response.headers
@@ -150,6 +154,7 @@ async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResp
         raise
     finally:
         metrics, route = request.app[METRICS], _route(request)
+        metrics.in_flight.dec()
         metrics.requests.labels(route, request.method, str(status)).inc()
         metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
         if status == 429 or "Retry-After" in (response_headers or {}):
