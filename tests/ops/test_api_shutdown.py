@@ -16,6 +16,7 @@ from shared.registry import ProviderRegistry
 from shared.settings import Settings
 from shared.store import TaskStore
 from tests.support.exapp_auth import make_exapp_headers
+from tests.support.waits import until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -26,6 +27,14 @@ async def _metric(s: aiohttp.ClientSession, base: str, name: str) -> float:
             if line.startswith(name + " "):
                 return float(line.split()[1])
     return 0.0
+
+
+async def _holding(s: aiohttp.ClientSession, base: str) -> bool:
+    return await _metric(s, base, "taskproc_http_requests_in_flight") >= 2  # it + /metrics
+
+
+async def _accepting(port: int) -> bool:
+    return not await _refused(port)
 
 
 async def _refused(port: int) -> bool:
@@ -51,19 +60,13 @@ async def test_sigterm_finishes_a_long_poll_and_refuses_new_connections(
                  TASKPROC_API_PORT=str(port), TASKPROC_SHUTDOWN_GRACE_SECONDS="10"))
     try:
         async with aiohttp.ClientSession() as s:
-            async with asyncio.timeout(30):
-                while await _refused(port):  # readiness poll of the process we started
-                    await asyncio.sleep(0.05)
+            await until(lambda: _accepting(port), timeout=30)
             poll = asyncio.create_task(s.get(
                 f"{base}/ocs/v2.php/taskprocessing/tasks_provider/next?format=json&wait=20"
                 "&providerIds[]=llm&taskTypeIds[]=core:text2text", headers=headers))
-            async with asyncio.timeout(20):  # wait until the server is holding the long poll
-                while await _metric(s, base, "taskproc_http_requests_in_flight") < 2:
-                    await asyncio.sleep(0.02)
+            await until(lambda: _holding(s, base))  # the server holds the long poll
             proc.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(10):
-                while not await _refused(port):
-                    await asyncio.sleep(0.02)
+            await until(lambda: _refused(port), timeout=10)
             task = await TaskStore(redis, keys).schedule(
                 task_type="core:text2text", user_id=None, app_id="t", custom_id="",
                 inputs={"input": "late"}, webhook_uri=None, webhook_method=None,

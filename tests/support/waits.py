@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
@@ -33,3 +34,12 @@ async def _next_event(ps: object, task_id: int) -> None:
             return  # re-check: claims and progress do not publish
         if msg["data"].decode().split(" ")[0] == str(task_id):
             return
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0,
+                interval: float = 0.02) -> None:
+    """Bounded readiness poll of something outside this process (a server we started, a
+    metric it exposes); raises TimeoutError after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await check():  # noqa: ASYNC110 - the state lives in another process
+            await asyncio.sleep(interval)
