@@ -11,6 +11,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class Dispatcher:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_ms = int(settings.lease_seconds * 1000)
         self.running: dict[int, asyncio.Task[Any]] = {}
+        self.pending: set[asyncio.Future[Any]] = set()
 
     async def run_task(self, ctx: dict[str, Any], task_id: int, gen: int) -> None:
         """arq job: claim and run one task if this dispatcher serves its preferred provider."""
@@ -82,7 +84,7 @@ class Dispatcher:
             work.cancel()
             with contextlib.suppress(BaseException):
                 await work
-            await asyncio.shield(self.store.release(task.id, token))
+            await self._shielded(self.store.release(task.id, token))
             self._count(task, provider, "handed_back")
             log.info("task %s handed back at shutdown", task.id, extra={"task_id": task.id})
             raise
@@ -159,6 +161,13 @@ class Dispatcher:
         if isinstance(value, (bytes, bytearray, Path)):
             return await self.files.store_output(task, value, slot)
         return value
+
+    async def _shielded(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run to the end even if the caller is cancelled; shutdown waits for `self.pending`."""
+        task = asyncio.ensure_future(coro)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+        return await asyncio.shield(task)
 
     def cancel_local(self, task_id: int) -> None:
         """Stop the provider working on a task here (a cancel was announced)."""

@@ -198,6 +198,14 @@ class DispatcherProcess:
         for t in jobs:
             t.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
+        # arq finishes a job in a shielded task that outlives the cancelled job: let those
+        # clean up arq's keys before the pool closes under them.
+        finishing: list[asyncio.Future[Any]] = [
+            t for t in asyncio.all_tasks()
+            if getattr(t.get_coro(), "__qualname__", "").startswith("Worker.finish")]
+        finishing += self.dispatcher.pending
+        if finishing:
+            await asyncio.wait(finishing, timeout=5)
         await self.health.stop()
         await self._stop_loops()
         with contextlib.suppress(Exception):

@@ -81,7 +81,7 @@ async def send_file(request: web.Request, rec: FileRecord, path: Path) -> web.St
         log.debug("client left during the download of file %s", rec.id)
     finally:
         if fobj is not None:
-            await asyncio.to_thread(fobj.close)
+            fobj.close()  # not in a thread: an await here could be cancelled and leak the file
     return resp
 
 
