@@ -115,7 +115,10 @@ async def dispatcher(settings: Settings) -> AsyncIterator[
         return proc
 
     yield start
-    for _, task in running:
-        task.cancel()
+    for proc, task in running:
+        proc.stop()
+        done, _ = await asyncio.wait({task}, timeout=10)
+        if not done:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

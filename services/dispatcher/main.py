@@ -193,6 +193,10 @@ class DispatcherProcess:
         finally:
             await self._shutdown()
 
+    def stop(self) -> None:
+        """Ask `run()` to return: stop taking jobs, cancel running ones, clean up."""
+        self.worker.stop_polling()
+
     async def _shutdown(self) -> None:
         jobs = [t for t in self.worker.tasks.values() if not t.done()]
         for t in jobs:

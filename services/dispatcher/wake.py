@@ -21,14 +21,25 @@ class WakeWorker(Worker):
         super().__init__(*args, poll_delay=0, **kwargs)
         self._wake_event = asyncio.Event()
         self._fallback = fallback_poll
+        self._stopping = False
 
     def wake(self) -> None:
+        self._wake_event.set()
+
+    def stop_polling(self) -> None:
+        """Leave the poll loop at its next safe point (not in the middle of a Redis call).
+
+        Cancelling arq's main task mid-pipeline can leave a WATCHed connection unreleased.
+        """
+        self._stopping = True
         self._wake_event.set()
 
     async def _poll_iteration(self) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._fallback):
                 await self._wake_event.wait()
+        if self._stopping:
+            raise asyncio.CancelledError  # ends main(); DispatcherProcess.run treats it as a stop
         self._wake_event.clear()  # clear before reading the queue: a wake during it is kept
         await super()._poll_iteration()
 
