@@ -33,11 +33,9 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_fileproxy(settings: Settings, args: argparse.Namespace) -> int:
     from services.fileproxy.app import create_fileproxy_app
-    from services.metrics import instrument
 
     logs.setup(settings.log_level, settings.log_json)
     app = create_fileproxy_app(settings)
-    instrument(app, "fileproxy")
     web.run_app(app, host=settings.host, port=settings.fileproxy_port,
                 shutdown_timeout=settings.shutdown_grace_seconds, print=None, access_log=None)
     return 0

@@ -7,18 +7,14 @@ base URL in development). Both share the Services context and the OCS middleware
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from services.api.app import add_routes
-from services.api.context import SERVICES, SETTINGS, services_ctx
-from services.api.security import Access, Handler, access, ocs_middleware
+from services.api.context import SETTINGS, services_ctx
+from services.api.security import Handler, ocs_middleware
 from services.fileproxy import downloads, uploads
+from services.metrics import instrument
 from shared.settings import Settings
-
-log = logging.getLogger(__name__)
 
 _USER_FILE = r"/tasks/{taskId:\d+}/file/{fileId:\d+}"
 _SEED_FILE = r"/task/{taskId:\d+}/file/{fileId:\d+}"
@@ -34,29 +30,11 @@ FILE_ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
-@access(Access.PUBLIC, csrf=False)
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers."""
-    return web.json_response({"status": "ok"})
-
-
-@access(Access.PUBLIC, csrf=False)
-async def readyz(request: web.Request) -> web.Response:
-    """Readiness: Redis answers a PING."""
-    try:
-        await request.app[SERVICES].redis.ping()
-    except (RedisError, OSError) as exc:
-        log.warning("not ready: %s", exc)
-        return web.json_response({"status": "redis unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
-
-
 def create_fileproxy_app(settings: Settings) -> web.Application:
     """Build the fileproxy application (the `fileproxy` role; tests reuse it)."""
     app = web.Application(middlewares=[ocs_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(services_ctx)
     add_routes(app, FILE_ROUTES)
-    app.router.add_get("/healthz", healthz, allow_head=False)
-    app.router.add_get("/readyz", readyz, allow_head=False)
+    instrument(app, "fileproxy")  # /metrics, /healthz, /readyz
     return app
