@@ -37,9 +37,6 @@ CLOUD_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/cloud/user", cloud.current_user),
 ]
 
-EXTRA_ROUTES = web.AppKey("extra_routes", list)
-
-
 def add_routes(app: web.Application, routes: list[tuple[str, str, Handler]],
                prefixes: tuple[str, ...] = TP_PREFIXES) -> None:
     """Register each route under every prefix (v2 and v1)."""
