@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -16,33 +15,12 @@ from redis.asyncio import Redis
 from services.admin import _with
 from services.metrics import queue_figures, task_types
 from shared.filestore import FileStore
+from shared.housekeeping import delete_old_tasks
 from shared.keys import Keys
 from shared.registry import ProviderRegistry
 from shared.settings import Settings
 from shared.store import OWNER_ANY, TaskStore
 from shared.tasks import Status, Task
-
-REQUEUE_LUA = """
--- Operator requeue. ARGV: prefix, id. A failed, cancelled or running (stuck) task goes back to
--- scheduled with a fresh generation and attempt count; a holder of the old lease is fenced off.
--- Returns the task, or nil when it does not exist or is scheduled or successful already.
-local id = ARGV[2]
-local k = task_key(id)
-local st = redis.call('HGET', k, 'status')
-if st ~= 'STATUS_FAILED' and st ~= 'STATUS_CANCELLED' and st ~= 'STATUS_RUNNING' then
-  return nil
-end
-local old_job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', k, 'gen') or '0')
-redis.call('ZREM', P .. ':queue', old_job)
-redis.call('DEL', 'arq:job:' .. old_job, 'arq:in-progress:' .. old_job, 'arq:retry:' .. old_job)
-if st == 'STATUS_RUNNING' then
-  redis.call('PUBLISH', P .. ':chan:task', id .. ' STATUS_CANCELLED')
-end
-redis.call('HDEL', k, 'endedAt', 'errorMessage', 'userFacingErrorMessage', 'output')
-redis.call('HSET', k, 'attempt', 0)
-requeue(id, redis.call('HGET', k, 'type'), now_ms())
-return redis.call('HGETALL', k)
-"""
 
 
 def add_commands(sub: Any) -> None:
@@ -158,13 +136,11 @@ async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 async def task_requeue(settings: Settings, args: argparse.Namespace) -> int:
     async def go(redis: Redis, keys: Keys) -> int:
-        common = resources.files("shared").joinpath("lua/common.lua").read_text()
-        raw = await redis.register_script(common + REQUEUE_LUA)(
-            keys=[], args=[keys.p, args.task_id])
-        if not raw:
+        task = await TaskStore(redis, keys).requeue(args.task_id)
+        if task is None:
             print(f"task {args.task_id} not requeued: not found, scheduled or successful")
             return 1
-        print(f"task {args.task_id}: {Task.from_redis(raw).status.value}")
+        print(f"task {args.task_id}: {task.status.value}")
         return 0
     return await _with(settings, go)
 
@@ -176,15 +152,8 @@ async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
         files = FileStore(settings.files_dir, redis, keys, settings.upload_ttl_seconds)
         age = (args.older_than_days * 86400 if args.older_than_days is not None
                else settings.task_max_age_seconds)
-        deleted = 0
-        for task_id in await store.old_task_ids(int(time.time() - age), limit=1_000_000):
-            task = await store.get(task_id)
-            if task is None or task.raw.get("allowCleanup", "1") != "1":
-                continue
-            if not args.dry_run:
-                released = await store.delete(task_id, OWNER_ANY)
-                await files.release(released or [])
-            deleted += 1
+        deleted = await delete_old_tasks(store, files, int(time.time() - age),
+                                         dry_run=args.dry_run)
         print(f"{'would delete' if args.dry_run else 'deleted'} {deleted} task(s)")
         return 0
     return await _with(settings, go)

@@ -10,7 +10,7 @@ from redis.commands.core import AsyncScript
 
 NAMES = ("schedule", "claim", "renew", "progress", "result", "cancel", "delete", "expire",
          "release",
-         "rescue", "claim_next")
+         "rescue", "requeue", "claim_next")
 
 
 def _source(name: str) -> str:

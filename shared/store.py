@@ -163,6 +163,11 @@ class TaskStore:
         rank = await self.redis.zrank(self.keys.scheduled(task.type), str(task.id))
         return None if rank is None else int(rank)
 
+    async def requeue(self, task_id: int) -> Task | None:
+        """Operator: run a failed, cancelled or stuck task again (None if not applicable)."""
+        raw = await self.scripts.run("requeue", task_id)
+        return Task.from_redis(raw) if raw else None
+
     async def rescue(self, task_ids: list[int]) -> list[int]:
         """New jobs for scheduled tasks whose job is gone or stuck in a dead worker."""
         if not task_ids:

@@ -24,9 +24,9 @@ from services.dispatcher.provider import Provider
 from services.dispatcher.wake import WakeWorker
 from services.dispatcher.webhooks import fire_webhook
 from services.metrics import Metrics
+from shared.housekeeping import delete_old_tasks
 from shared.redis import connect
 from shared.settings import Settings
-from shared.store import OWNER_ANY
 
 log = logging.getLogger(__name__)
 
@@ -148,19 +148,10 @@ class DispatcherProcess:
                             extra={"task_id": task_id})
 
     async def _housekeeping(self, batch: int = 500) -> None:
-        """Delete tasks past the maximum age (in batches until none is left) and expired
-        unreferenced files. Tasks with allowCleanup=false leave the age index instead."""
-        store = self.dispatcher.store
+        """Delete tasks past the maximum age and unreferenced files past their TTL."""
         cutoff = int(time.time()) - self.settings.task_max_age_seconds
-        while ids := await store.old_task_ids(cutoff, batch):
-            for task_id in ids:
-                task = await store.get(task_id)
-                if task is not None and task.raw.get("allowCleanup", "1") != "1":
-                    await self.redis.zrem(self.dispatcher.keys.tasks_updated, str(task_id))
-                    continue
-                files = await store.delete(task_id, OWNER_ANY)
-                if files:
-                    await self.dispatcher.files.store.release(files)
+        await delete_old_tasks(self.dispatcher.store, self.dispatcher.files.store, cutoff,
+                               batch=batch)
         while len(await self.dispatcher.files.store.expire_unreferenced(batch)) == batch:
             pass
 

@@ -55,6 +55,12 @@ local function finish(id, ttype, status, now)
   redis.call('PUBLISH', P .. ':chan:task', id .. ' ' .. status)
   enqueue_webhook(id, now)
 end
+-- Remove the arq job of the task's current generation (queue entry, payload, markers).
+local function drop_job(id)
+  local job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', task_key(id), 'gen') or '0')
+  redis.call('ZREM', P .. ':queue', job)
+  redis.call('DEL', 'arq:job:' .. job, 'arq:in-progress:' .. job, 'arq:retry:' .. job)
+end
 -- Put a running task back in line (a new generation, so the old job cannot claim it). It
 -- keeps its place: the scheduled set is scored by the original schedule time.
 local function requeue(id, ttype, now)

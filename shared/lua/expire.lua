@@ -11,9 +11,7 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', P .. ':leases', id)
   else
     local ttype = redis.call('HGET', k, 'type')
-    local old_job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', k, 'gen') or '0')
-    redis.call('ZREM', P .. ':queue', old_job)
-    redis.call('DEL', 'arq:job:' .. old_job, 'arq:in-progress:' .. old_job, 'arq:retry:' .. old_job)
+    drop_job(id)
     if tonumber(redis.call('HGET', k, 'attempt') or '0') >= tonumber(ARGV[2]) then
       redis.call('HSET', k, 'errorMessage', 'lease expired after the last attempt',
         'userFacingErrorMessage', ARGV[4])

@@ -11,8 +11,7 @@ for i = 2, #ARGV do
     local job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', k, 'gen') or '0')
     if redis.call('EXISTS', 'arq:job:' .. job) == 0
         or redis.call('EXISTS', 'arq:in-progress:' .. job) == 1 then
-      redis.call('ZREM', P .. ':queue', job)
-      redis.call('DEL', 'arq:job:' .. job, 'arq:in-progress:' .. job, 'arq:retry:' .. job)
+      drop_job(id)
       local now = now_ms()
       enqueue_run(id, redis.call('HINCRBY', k, 'gen', 1), now)
       touch(id, now)
