@@ -49,22 +49,27 @@ class TaskStore:
     async def schedule(self, *, task_type: str, user_id: str | None, app_id: str,
                        custom_id: str, inputs: dict[str, Any], webhook_uri: str | None,
                        webhook_method: str | None, include_watermark: bool,
-                       expected_runtime: int, file_ids: list[int] = ()) -> Task:  # type: ignore[assignment]
+                       expected_runtime: int, file_ids: list[int] = (),  # type: ignore[assignment]
+                       guest: str | None = None) -> Task:
         raw = await self.scripts.run(
             "schedule", task_type, user_id or "", "1" if user_id is not None else "0", app_id,
             custom_id, orjson.dumps(inputs), webhook_uri or "", webhook_method or "",
             "1" if include_watermark else "0", int(expected_runtime),
-            ",".join(str(i) for i in file_ids))
+            ",".join(str(i) for i in file_ids), guest or "")
         return Task.from_redis(raw)
 
     async def get(self, task_id: int) -> Task | None:
         raw = await self.redis.hgetall(self.keys.task(task_id))  # type: ignore[misc]
         return Task.from_redis(raw) if raw else None
 
-    async def get_owned(self, task_id: int, user_id: str | None) -> Task | None:
-        """The task if it belongs to the caller (guests: only tasks without user)."""
+    async def get_owned(self, task_id: int, user_id: str | None,
+                        guest: str | None = None) -> Task | None:
+        """The task if it belongs to the caller. Without a user: only tasks without user
+        made by the same guest address (`guest`) or, for ExApps without user, by no guest."""
         task = await self.get(task_id)
         if task is None or task.user_id != user_id:
+            return None
+        if user_id is None and task.raw.get("guest") != guest:
             return None
         return task
 

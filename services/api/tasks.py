@@ -89,7 +89,8 @@ async def schedule_unlimited(request: web.Request,
         inputs=inputs, webhook_uri=_opt_str(p, "webhookUri"),
         webhook_method=_opt_str(p, "webhookMethod"),
         include_watermark=_bool(p, "includeWatermark", True),
-        expected_runtime=spec.expected_runtime, file_ids=input_file_ids(tt, spec, inputs))
+        expected_runtime=spec.expected_runtime, file_ids=input_file_ids(tt, spec, inputs),
+        guest=guest_of(request))
     return _ok(request, {"task": task.to_json()}, headers)
 
 
@@ -100,10 +101,18 @@ async def _rate_limit_get(request: web.Request) -> dict[str, str]:
     return await svc.limiter.enforce("get_task_guest", client_address(request))
 
 
+def guest_of(request: web.Request) -> str | None:
+    """A guest's client address: guest tasks are bound to it, so guests cannot read each
+    other's tasks by guessing ids (Nextcloud matched any task without a user)."""
+    who = principal(request)
+    return client_address(request) if who.user_id is None and not who.app_api else None
+
+
 @access(Access.GUEST_OK)
 async def get_task(request: web.Request) -> web.Response:
     headers = await _rate_limit_get(request)
-    task = await request.app[SERVICES].tasks.get_owned(task_id(request), principal(request).user_id)
+    task = await request.app[SERVICES].tasks.get_owned(task_id(request), principal(request).user_id,
+                                                       guest_of(request))
     if task is None:
         raise NotFound("Task not found")
     return _ok(request, {"task": task.to_json()}, headers)

@@ -1,6 +1,6 @@
 -- Create a task and queue it. ARGV: prefix, type, userId ('' = none), hasUser (0/1), appId,
 -- customId, input JSON, webhookUri, webhookMethod, includeWatermark (0/1), expected runtime s,
--- input file ids (comma-separated).
+-- input file ids (comma-separated), guest address ('' = not a guest).
 -- Returns the new task as a flat hash.
 local ttype, uid, has_user = ARGV[2], ARGV[3], ARGV[4] == '1'
 local now = now_ms()
@@ -15,6 +15,7 @@ if has_user then
   redis.call('HSET', k, 'userId', uid)
   redis.call('ZADD', P .. ':tasks:user:' .. uid, sec, id)
 end
+if ARGV[13] ~= '' then redis.call('HSET', k, 'guest', ARGV[13]) end
 if ARGV[8] ~= '' then redis.call('HSET', k, 'webhookUri', ARGV[8]) end
 if ARGV[9] ~= '' then redis.call('HSET', k, 'webhookMethod', ARGV[9]) end
 link_files(id, ARGV[12])

@@ -201,3 +201,21 @@ async def test_get_task_rate_limit_is_a_setting(aiohttp_client: Any, settings: S
     codes = [(await client.get(f"{V2}/task/{tid}?format=json", headers=alice)).status
              for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+async def test_guest_tasks_are_bound_to_the_guest_address(
+        aiohttp_client: Any, settings: Settings, echo_registered: Any, redis: Any,
+        keys: Any, make_user: Any) -> None:
+    from services.api.app import create_app
+    from shared.store import TaskStore
+    on = await aiohttp_client(create_app(settings.model_copy(update={"guests": True})))
+    guest = {"OCS-APIRequest": "true"}
+    mine = (await (await schedule(on, guest)).json())["ocs"]["data"]["task"]["id"]
+    other = await TaskStore(redis, keys).schedule(
+        task_type="core:text2text", user_id=None, app_id="t", custom_id="", inputs={"input": "x"},
+        webhook_uri=None, webhook_method=None, include_watermark=True, expected_runtime=1,
+        guest="192.0.2.7")
+    assert (await on.get(f"{V2}/task/{mine}?format=json", headers=guest)).status == 200
+    assert (await on.get(f"{V2}/task/{other.id}?format=json", headers=guest)).status == 404
+    alice = await make_user("alice")
+    assert (await on.get(f"{V2}/task/{mine}?format=json", headers=alice)).status == 404
