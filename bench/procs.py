@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from services.embedded import EmbeddedRedis, free_port
+from services.embedded import EmbeddedRedis, free_port, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,15 +34,7 @@ def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    stop_processes(*procs, timeout=20)
 
 
 def wait_http(port: int, path: str = "/", timeout: float = 30) -> None:

@@ -80,11 +80,18 @@ class EmbeddedRedis:
             client.close()
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
+        if self.proc is not None:
+            stop_processes(self.proc)
+
+
+def stop_processes(*procs: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM each running process, wait up to `timeout` s each, then SIGKILL stragglers."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
         try:
-            self.proc.wait(timeout=10)
+            p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            p.kill()
+            p.wait()

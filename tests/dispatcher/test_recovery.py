@@ -16,6 +16,7 @@ from shared.store import LEASE_LOST_MESSAGE
 from shared.tasks import Status
 from tests.conftest import wait_for_status
 from tests.support.providers import EchoProvider, NoopProvider
+from tests.support.waits import ready_line
 
 V2 = "/ocs/v2.php/taskprocessing"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,10 +39,7 @@ async def spawn(settings: Settings) -> AsyncIterator[Spawn]:
             sys.executable, "-m", "tests.support.run_dispatcher", *providers, env=environ,
             cwd=ROOT, stderr=asyncio.subprocess.PIPE)
         procs.append(proc)
-        assert proc.stderr is not None
-        async with asyncio.timeout(30):
-            while b"ready with providers" not in (line := await proc.stderr.readline()):
-                assert line, "dispatcher exited before it was ready"
+        await ready_line(proc)
         drains.append(asyncio.create_task(_drain(proc)))  # a full stderr pipe would block it
         return proc
 

@@ -19,6 +19,7 @@ from shared.settings import Settings
 from shared.store import TaskStore
 from shared.tasks import Status
 from tests.conftest import wait_for_status
+from tests.support.waits import ready_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TYPES = ("core:text2text", "core:text2text:summary")
@@ -40,14 +41,11 @@ async def start(settings: Settings) -> AsyncIterator[Start]:
             sys.executable, "-m", *argv, cwd=ROOT, env=env | extra,
             stderr=asyncio.subprocess.DEVNULL if url else asyncio.subprocess.PIPE)
         procs.append(proc)
-        async with asyncio.timeout(30):
-            if url:
+        if url:
+            async with asyncio.timeout(30):
                 await _ready(url)
-            else:
-                assert proc.stderr is not None
-                while b"ready with providers" not in (line := await proc.stderr.readline()):
-                    assert line, "dispatcher exited before it was ready"
-                procs.append(proc)
+        else:
+            await ready_line(proc)
         return proc
 
     yield run

@@ -43,3 +43,15 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0,
     async with asyncio.timeout(timeout):
         while not await check():  # noqa: ASYNC110 - the state lives in another process
             await asyncio.sleep(interval)
+
+
+DISPATCHER_READY = b"ready with providers"
+
+
+async def ready_line(proc: asyncio.subprocess.Process, marker: bytes = DISPATCHER_READY,
+                     timeout: float = 30.0) -> None:
+    """Read the child's stderr until `marker` (a dispatcher logs it once it takes work)."""
+    assert proc.stderr is not None
+    async with asyncio.timeout(timeout):
+        while marker not in (line := await proc.stderr.readline()):
+            assert line, "the process exited before it was ready"
