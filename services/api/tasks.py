@@ -83,13 +83,14 @@ async def schedule_unlimited(request: web.Request,
     if tt is None or spec is None:
         raise PreconditionFailed("The given provider is not available")
     inputs = validate_input(tt, spec, p.get("input"))
-    await svc.files.check_access(input_file_ids(tt, spec, inputs), who.user_id)
+    file_ids = input_file_ids(tt, spec, inputs)
+    await svc.files.check_access(file_ids, who.user_id)
     task = await svc.tasks.schedule(
         task_type=task_type, user_id=who.user_id, app_id=app_id, custom_id=custom_id,
         inputs=inputs, webhook_uri=_opt_str(p, "webhookUri"),
         webhook_method=_opt_str(p, "webhookMethod"),
         include_watermark=_bool(p, "includeWatermark", True),
-        expected_runtime=spec.expected_runtime, file_ids=input_file_ids(tt, spec, inputs),
+        expected_runtime=spec.expected_runtime, file_ids=file_ids,
         guest=guest_of(request))
     return _ok(request, {"task": task.to_json()}, headers)
 

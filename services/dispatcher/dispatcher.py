@@ -121,15 +121,12 @@ class Dispatcher:
             self._count(task, provider, "failed")
             return
         try:
-            output = await self._normalise_output(provider, task, work.result())
+            output, ids = await self._normalise_output(provider, task, work.result())
         except BadRequest:
             await self.store.result(task.id, output=None, error_message=OUTPUT_INVALID_MESSAGE,
                                     user_message=INVALID_OUTPUT, token=token, complete=True)
             self._count(task, provider, "invalid_output")
             return
-        snap = await self.registry.snapshot()
-        tt = snap.task_type(task.type)
-        ids = output_file_ids(tt, provider.spec, output) if tt else []
         accepted = await self.store.result(task.id, output=output, token=token, file_ids=ids)
         if accepted is not None and not accepted[0]:
             self._count(task, provider, "dropped")
@@ -141,8 +138,11 @@ class Dispatcher:
     def _count(self, task: Task, provider: Provider, outcome: str) -> None:
         self.metrics.outcomes.labels(task.type, provider.spec.id, outcome).inc()
 
-    async def _normalise_output(self, provider: Provider, task: Task, raw: Any) -> dict[str, Any]:
-        """Store file slot values given as bytes/paths, then validate against the shapes."""
+    async def _normalise_output(self, provider: Provider, task: Task,
+                                raw: Any) -> tuple[dict[str, Any], list[int]]:
+        """Store file slot values given as bytes/paths, then validate against the shapes.
+
+        Returns the output and the file ids it references."""
         tt = (await self.registry.snapshot()).task_type(task.type)
         if tt is None or not isinstance(raw, dict):
             raise BadRequest(OUTPUT_INVALID_MESSAGE)
@@ -152,8 +152,9 @@ class Dispatcher:
             if desc.type.is_file and slot in out:
                 out[slot] = await self._store_files(task, slot, out[slot])
         validated = validate_output(tt, provider.spec, out)
-        await self.files.check_outputs(output_file_ids(tt, provider.spec, validated))
-        return validated
+        ids = output_file_ids(tt, provider.spec, validated)
+        await self.files.check_outputs(ids)
+        return validated, ids
 
     async def _store_files(self, task: Task, slot: str, value: Any) -> Any:
         if isinstance(value, list):
