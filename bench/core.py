@@ -24,7 +24,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from bench.procs import free_port, median, pct, private_redis, spawn, stop, wait_http, wait_key
 from shared.accounts import UserStore
 from shared.keys import Keys
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.registry import ProviderRegistry
 from shared.store import TaskStore
 

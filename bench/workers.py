@@ -18,8 +18,8 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from services.dispatcher.main import DispatcherProcess
-from services.dispatcher.provider import ProviderContext
-from shared.providers import ProviderSpec
+from services.dispatcher.provider_interface import ProviderContext
+from shared.provider_spec import ProviderSpec
 from shared.settings import Settings
 
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
-
-from shared.accounts import ExAppStore, UserStore
-from shared.keys import Keys
-from shared.redis import connect
-from shared.registry import ProviderRegistry
 from shared.settings import Settings
+from shared.stores import Stores
 
 
 def add_commands(sub: Any) -> None:
@@ -46,73 +42,73 @@ def add_commands(sub: Any) -> None:
     pref.set_defaults(func=provider_prefer)
 
 
-async def _with(settings: Settings, fn: Any) -> int:
-    redis: Redis = connect(settings)
+async def _with(settings: Settings, fn: Callable[[Stores], Awaitable[int]]) -> int:
+    """Run one command against the stores (the services' own builder), then close Redis."""
+    stores = Stores.build(settings)
     try:
-        result: int = await fn(redis, Keys(settings.key_prefix))
-        return result
+        return await fn(stores)
     finally:
-        await redis.aclose()
+        await stores.redis.aclose()
 
 
 async def user_add(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        password = await UserStore(redis, keys).add(args.uid, args.display_name, args.admin)
+    async def go(st: Stores) -> int:
+        password = await st.users.add(args.uid, args.display_name, args.admin)
         print(f"user {args.uid} created; app password: {password}")
         return 0
     return await _with(settings, go)
 
 
 async def user_list(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        for u in await UserStore(redis, keys).list():
+    async def go(st: Stores) -> int:
+        for u in await st.users.list():
             print(f"{u.id}\t{u.display_name}\t{'admin' if u.admin else ''}")
         return 0
     return await _with(settings, go)
 
 
 async def user_remove(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        ok = await UserStore(redis, keys).remove(args.uid)
+    async def go(st: Stores) -> int:
+        ok = await st.users.remove(args.uid)
         print(f"user {args.uid} {'removed' if ok else 'not found'}")
         return 0 if ok else 1
     return await _with(settings, go)
 
 
 async def user_token(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        print(await UserStore(redis, keys).new_token(args.uid))
+    async def go(st: Stores) -> int:
+        print(await st.users.new_token(args.uid))
         return 0
     return await _with(settings, go)
 
 
 async def exapp_add(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        secret = await ExAppStore(redis, keys).add(args.app_id, args.version)
+    async def go(st: Stores) -> int:
+        secret = await st.exapps.add(args.app_id, args.version)
         print(f"ExApp {args.app_id} created; secret: {secret}")
         return 0
     return await _with(settings, go)
 
 
 async def exapp_list(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        for a in await ExAppStore(redis, keys).list():
+    async def go(st: Stores) -> int:
+        for a in await st.exapps.list():
             print(f"{a.id}\t{a.version or '*'}\t{'enabled' if a.enabled else 'disabled'}")
         return 0
     return await _with(settings, go)
 
 
 async def exapp_remove(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        ok = await ExAppStore(redis, keys).remove(args.app_id)
+    async def go(st: Stores) -> int:
+        ok = await st.exapps.remove(args.app_id)
         print(f"ExApp {args.app_id} {'removed' if ok else 'not found'}")
         return 0 if ok else 1
     return await _with(settings, go)
 
 
 async def provider_list(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        snap = await ProviderRegistry(redis, keys, settings.provider_preferences).snapshot()
+    async def go(st: Stores) -> int:
+        snap = await st.registry.snapshot()
         for spec in sorted(snap.providers.values(), key=lambda s: (s.task_type, s.id)):
             mark = "*" if snap.preferred(spec.task_type) == spec else " "
             print(f"{mark} {spec.task_type}\t{spec.id}\t{spec.kind}\t{spec.name}")
@@ -121,8 +117,8 @@ async def provider_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def provider_prefer(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        await ProviderRegistry(redis, keys).set_preference(args.task_type, args.provider_id)
+    async def go(st: Stores) -> int:
+        await st.registry.set_preference(args.task_type, args.provider_id)
         print(f"{args.task_type}: preferred provider "
               f"{args.provider_id or '(default: first registered)'}")
         return 0

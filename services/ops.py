@@ -13,13 +13,12 @@ import orjson
 from redis.asyncio import Redis
 
 from services.admin import _with
-from services.metrics import queue_figures, task_types
-from shared.filestore import FileStore
 from shared.housekeeping import delete_old_tasks
 from shared.keys import Keys
-from shared.registry import ProviderRegistry
+from shared.metrics import queue_figures, task_types
 from shared.settings import Settings
-from shared.store import OWNER_ANY, TaskStore
+from shared.store import OWNER_ANY
+from shared.stores import Stores
 from shared.tasks import Status, Task
 
 
@@ -89,11 +88,11 @@ def _line(task: Task) -> str:
 
 
 async def task_list(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
+    async def go(st: Stores) -> int:
         status = _status(args.status)
-        index = keys.user_tasks(args.user) if args.user else keys.tasks_updated
+        index = st.keys.user_tasks(args.user) if args.user else st.keys.tasks_updated
         shown = 0
-        async for task in _newest(redis, keys, index):
+        async for task in _newest(st.redis, st.keys, index):
             if shown >= args.limit:
                 break
             if _matches(task, args, status):
@@ -104,16 +103,16 @@ async def task_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def task_show(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        task = await TaskStore(redis, keys).get(args.task_id)
+    async def go(st: Stores) -> int:
+        task = await st.tasks.get(args.task_id)
         if task is None:
             print(f"task {args.task_id} not found")
             return 1
-        job = f"{keys.p}:run:{task.id}:{task.raw.get('gen', '0')}"
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.zscore(keys.queue, job)
-            pipe.exists(keys.arq_in_progress(job))
-            pipe.smembers(keys.task_files(task.id))
+        job = f"{st.keys.p}:run:{task.id}:{task.raw.get('gen', '0')}"
+        async with st.redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(st.keys.queue, job)
+            pipe.exists(st.keys.arq_in_progress(job))
+            pipe.smembers(st.keys.task_files(task.id))
             queued, in_progress, files = await pipe.execute()
         for name, value in sorted(task.raw.items()):
             print(f"{name}: {value}")
@@ -124,8 +123,8 @@ async def task_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        task = await TaskStore(redis, keys).cancel(args.task_id, OWNER_ANY)
+    async def go(st: Stores) -> int:
+        task = await st.tasks.cancel(args.task_id, OWNER_ANY)
         if task is None:
             print(f"task {args.task_id} not found")
             return 1
@@ -135,8 +134,8 @@ async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def task_requeue(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        task = await TaskStore(redis, keys).requeue(args.task_id)
+    async def go(st: Stores) -> int:
+        task = await st.tasks.requeue(args.task_id)
         if task is None:
             print(f"task {args.task_id} not requeued: not found, scheduled or successful")
             return 1
@@ -147,12 +146,10 @@ async def task_requeue(settings: Settings, args: argparse.Namespace) -> int:
 
 async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
     """The dispatcher's housekeeping, now: old tasks (allowCleanup) and their files go."""
-    async def go(redis: Redis, keys: Keys) -> int:
-        store = TaskStore(redis, keys)
-        files = FileStore(settings.files_dir, redis, keys, settings.upload_ttl_seconds)
+    async def go(st: Stores) -> int:
         age = (args.older_than_days * 86400 if args.older_than_days is not None
                else settings.task_max_age_seconds)
-        deleted = await delete_old_tasks(store, files, int(time.time() - age),
+        deleted = await delete_old_tasks(st.tasks, st.files, int(time.time() - age),
                                          dry_run=args.dry_run)
         print(f"{'would delete' if args.dry_run else 'deleted'} {deleted} task(s)")
         return 0
@@ -160,11 +157,11 @@ async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
-    async def go(redis: Redis, keys: Keys) -> int:
-        registry = ProviderRegistry(redis, keys, settings.provider_preferences)
-        snap = await registry.snapshot()
-        figures = await queue_figures(redis, keys, await task_types(registry))
-        leases, arq_queue = await redis.zcard(keys.leases), await redis.zcard(keys.queue)
+    async def go(st: Stores) -> int:
+        snap = await st.registry.snapshot()
+        figures = await queue_figures(st.redis, st.keys, await task_types(st.registry))
+        leases = await st.redis.zcard(st.keys.leases)
+        arq_queue = await st.redis.zcard(st.keys.queue)
         providers = sorted(snap.providers.values(), key=lambda s: (s.task_type, s.id))
         if args.json:
             print(orjson.dumps({

@@ -42,8 +42,8 @@ def run_fileproxy(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_dispatcher(settings: Settings, args: argparse.Namespace) -> int:
+    from services.dispatcher.engines import load_providers, log_providers
     from services.dispatcher.main import DispatcherProcess
-    from services.dispatcher.providers import load_providers, log_providers
 
     logs.setup(settings.log_level, settings.log_json)
     active, skipped = load_providers(settings)

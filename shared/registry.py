@@ -15,7 +15,7 @@ import orjson
 from redis.asyncio import Redis
 
 from shared.keys import Keys
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.shapes import CORE_TASK_TYPES, TaskType, shapes_from_json, shapes_to_json
 
 

@@ -1,4 +1,4 @@
-"""Settings of the local engines (owned by the engines work; see services/dispatcher/providers)."""
+"""Settings of the local engines (owned by the engines work; see services/dispatcher/engines)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.errors import BadRequest
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.shapes import EnumValues, ShapeMap, ShapeType, TaskType
 
 _NUMERIC = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$")

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from services.api.app import create_app
 from services.dispatcher.main import DispatcherProcess
-from services.dispatcher.provider import Provider
+from services.dispatcher.provider_interface import Provider
 from services.embedded import EmbeddedRedis
 from shared.accounts import UserStore
 from shared.keys import Keys

@@ -7,16 +7,14 @@ from aiohttp import web
 from services.api import cloud, tasks
 from services.api.appapi import APPAPI_ROUTES
 from services.api.consumer import CONSUMER_ROUTES
-from services.api.context import SETTINGS, services_ctx
-from services.api.providers import PROVIDER_ROUTES
+from services.api.provider_routes import PROVIDER_ROUTES
 from services.api.queue import QUEUE_ROUTES
 from services.api.ready import ready_ctx
-from services.api.security import Handler, ocs_middleware
-from services.metrics import instrument
+from shared.http.context import SETTINGS, services_ctx
+from shared.http.metrics import instrument
+from shared.http.routes import OCS_PREFIXES, Handler, add_routes
+from shared.http.security import ocs_middleware
 from shared.settings import Settings
-
-TP_PREFIXES = ("/ocs/v2.php/taskprocessing", "/ocs/v1.php/taskprocessing")
-OCS_PREFIXES = ("/ocs/v2.php", "/ocs/v1.php")
 
 # (method, path under /taskprocessing, handler). Seed aliases are marked.
 TASKPROCESSING_ROUTES: list[tuple[str, str, Handler]] = [
@@ -36,14 +34,6 @@ CLOUD_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/cloud/capabilities", cloud.capabilities),
     ("GET", "/cloud/user", cloud.current_user),
 ]
-
-def add_routes(app: web.Application, routes: list[tuple[str, str, Handler]],
-               prefixes: tuple[str, ...] = TP_PREFIXES) -> None:
-    """Register each route under every prefix (v2 and v1)."""
-    for prefix in prefixes:
-        for method, path, handler in routes:
-            app.router.add_route(method, prefix + path, handler)
-
 
 def create_app(settings: Settings,
                extra_routes: list[tuple[str, str, Handler]] | None = None) -> web.Application:

@@ -9,11 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
-from services.api.context import SERVICES
-from services.api.security import Access, Handler, access, params, principal
-from shared import ocs
 from shared.errors import BadRequest, NotFound
-from shared.providers import ProviderSpec
+from shared.http import ocs
+from shared.http.context import SERVICES
+from shared.http.params import params
+from shared.http.routes import Handler
+from shared.http.security import Access, access, principal
+from shared.provider_spec import ProviderSpec
 from shared.registry import _custom_type
 from shared.shapes import CORE_TASK_TYPES, TaskType
 

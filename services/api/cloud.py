@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from services.api.context import SERVICES
-from services.api.security import Access, access, params, principal
-from shared import ocs
+from shared.http import ocs
+from shared.http.context import SERVICES
+from shared.http.params import params
+from shared.http.security import Access, access, principal
 from shared.settings import Settings
 
 

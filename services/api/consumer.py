@@ -9,8 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.api import tasks
-from services.api.security import Access, Handler, access, principal
 from shared.errors import Unauthorized
+from shared.http.routes import Handler
+from shared.http.security import Access, access, principal
 
 NO_USER_FILES = "Cannot schedule task with files referenced without user context"
 

@@ -7,10 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from services.api.context import SERVICES
-from services.api.security import Access, Handler, access, params, principal
 from services.api.tasks import _ok, task_id
 from shared.errors import BadRequest, NotFound, PreconditionFailed
+from shared.http.context import SERVICES
+from shared.http.params import params
+from shared.http.routes import Handler
+from shared.http.security import Access, access, principal
 from shared.shapes import CORE_TASK_TYPES
 from shared.tasks import Status
 

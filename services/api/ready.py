@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
-from services.api.context import SERVICES
+from shared.http.context import SERVICES
 
 log = logging.getLogger(__name__)
 

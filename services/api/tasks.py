@@ -6,11 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
-from services.api.context import SERVICES
-from services.api.security import Access, access, params, principal
-from shared import ocs
-from shared.auth import client_address
 from shared.errors import BadRequest, NotFound, PreconditionFailed
+from shared.http import ocs
+from shared.http.auth import client_address
+from shared.http.context import SERVICES
+from shared.http.params import params
+from shared.http.security import Access, access, principal
 from shared.registry import task_type_json
 from shared.store import owner_arg
 from shared.validation import input_file_ids, validate_input

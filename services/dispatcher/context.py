@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from services.dispatcher.files import DispatcherFiles
+from shared.store import TaskStore
 from shared.tasks import Status, Task
-
-if TYPE_CHECKING:
-    from services.dispatcher.dispatcher import Dispatcher
 
 PROGRESS_INTERVAL = 0.25
 """Seconds between stored progress reports (a provider may report per token)."""
@@ -19,8 +17,9 @@ PROGRESS_INTERVAL = 0.25
 class TaskContext:
     """Progress, cancellation and file access for one claimed task."""
 
-    def __init__(self, dispatcher: Dispatcher, task: Task, token: str) -> None:
-        self._d = dispatcher
+    def __init__(self, store: TaskStore, files: DispatcherFiles, lease_ms: int, task: Task,
+                 token: str) -> None:
+        self._store, self._files, self._lease_ms = store, files, lease_ms
         self.task = task
         self.task_id = task.id
         self.user_id = task.user_id
@@ -35,14 +34,14 @@ class TaskContext:
         if now - self._last_report < PROGRESS_INTERVAL and fraction < 1.0:
             return
         self._last_report = now
-        task = await self._d.store.progress(self.task_id, fraction, token=self.token,
-                                            lease_ms=self._d.lease_ms)
+        task = await self._store.progress(self.task_id, fraction, token=self.token,
+                                          lease_ms=self._lease_ms)
         if task is None or task.status is not Status.RUNNING \
                 or task.raw.get("leaseToken") != self.token:
             raise asyncio.CancelledError()
 
     async def read_file(self, file_id: int) -> Path:
-        return await self._d.files.path_for_task(self.task, file_id)
+        return await self._files.path_for_task(self.task, file_id)
 
     async def write_file(self, data: bytes | Path, name: str = "output") -> int:
-        return await self._d.files.store_output(self.task, data, name)
+        return await self._files.store_output(self.task, data, name)

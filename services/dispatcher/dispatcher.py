@@ -18,14 +18,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.dispatcher.context import TaskContext
-from services.dispatcher.filestore import DispatcherFiles
-from services.dispatcher.provider import Provider, ProviderError
-from services.metrics import Metrics
+from services.dispatcher.files import DispatcherFiles
+from services.dispatcher.provider_interface import Provider, ProviderError
 from shared.errors import BadRequest
-from shared.keys import Keys
-from shared.registry import ProviderRegistry
+from shared.metrics import Metrics
 from shared.settings import Settings
-from shared.store import TaskStore
+from shared.stores import Stores
 from shared.tasks import Status, Task
 from shared.validation import OUTPUT_INVALID_MESSAGE, output_file_ids, validate_output
 
@@ -43,11 +41,10 @@ class Dispatcher:
         self.settings = settings
         self.metrics = metrics or Metrics("dispatcher")
         self.redis = redis
-        self.keys = Keys(settings.key_prefix)
-        self.store = TaskStore(redis, self.keys)
-        self.registry = ProviderRegistry(redis, self.keys, settings.provider_preferences,
-                                         cache_seconds=settings.tasktypes_cache_seconds)
-        self.files = DispatcherFiles(settings, redis, self.keys)
+        self.stores = Stores.build(settings, redis)
+        self.keys, self.store, self.registry = self.stores.keys, self.stores.tasks, \
+            self.stores.registry
+        self.files = DispatcherFiles(self.stores.files, redis, self.keys)
         self.providers = {p.spec.id: p for p in providers}
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_ms = int(settings.lease_seconds * 1000)
@@ -74,7 +71,7 @@ class Dispatcher:
         await self._execute(self.providers[spec.id], claimed, token)
 
     async def _execute(self, provider: Provider, task: Task, token: str) -> None:
-        ctx = TaskContext(self, task, token)
+        ctx = TaskContext(self.store, self.files, self.lease_ms, task, token)
         work = asyncio.create_task(provider.process(task.input, ctx))
         self.running[task.id] = work
         keeper = asyncio.create_task(self._keep_lease(task.id, token, work))

@@ -20,11 +20,11 @@ from arq.worker import func
 
 from services.dispatcher.dispatcher import Dispatcher
 from services.dispatcher.health import HealthServer, HealthState
-from services.dispatcher.provider import Provider
+from services.dispatcher.provider_interface import Provider
 from services.dispatcher.wake import WakeWorker
 from services.dispatcher.webhooks import fire_webhook
-from services.metrics import Metrics
 from shared.housekeeping import delete_old_tasks
+from shared.metrics import Metrics
 from shared.redis import connect
 from shared.settings import Settings
 
@@ -56,8 +56,8 @@ class DispatcherProcess:
             f"{self.dispatcher.worker_id}",
             on_startup=self._startup, fallback_poll=settings.dispatcher_fallback_poll)
         self.health = HealthServer(
-            HealthState(self.metrics, self.redis, self.dispatcher.keys,
-                        self.dispatcher.registry, lambda: not self.worker.allow_pick_jobs),
+            HealthState(self.metrics, self.dispatcher.stores,
+                        lambda: not self.worker.allow_pick_jobs),
             settings.host, settings.dispatcher_metrics_port)
 
     async def _webhook(self, ctx: dict[str, Any], task_id: int) -> None:

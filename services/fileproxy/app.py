@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.api.app import add_routes
-from services.api.context import SETTINGS, services_ctx
-from services.api.security import Handler, ocs_middleware
 from services.fileproxy import downloads, uploads
-from services.metrics import instrument
+from shared.http.context import SETTINGS, services_ctx
+from shared.http.metrics import instrument
+from shared.http.routes import Handler, add_routes
+from shared.http.security import ocs_middleware
 from shared.settings import Settings
 
 _USER_FILE = r"/tasks/{taskId:\d+}/file/{fileId:\d+}"

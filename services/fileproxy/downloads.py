@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.api.context import SERVICES, Services
-from services.api.security import Access, access, principal
 from services.fileproxy.send import send_file
 from shared.errors import NotFound
+from shared.http.context import SERVICES, Services
+from shared.http.security import Access, access, principal
 
 
 def _ids(request: web.Request) -> tuple[int, int]:

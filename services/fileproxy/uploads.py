@@ -16,11 +16,12 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from services.api.context import SERVICES
-from services.api.security import Access, access, params, principal
-from shared import ocs
 from shared.errors import BadRequest, NotFound, NotLoggedIn
 from shared.filestore import FileRecord, FileTooLarge
+from shared.http import ocs
+from shared.http.context import SERVICES
+from shared.http.params import params
+from shared.http.security import Access, access, principal
 
 CHUNK = 256 * 1024
 NAME_HEADER = "X-File-Name"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatcher.provider import Provider, ProviderUnavailable
+from services.dispatcher.provider_interface import Provider, ProviderUnavailable
 from shared.settings_engines import EngineSettings
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")

@@ -6,8 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from services.dispatcher.provider import Provider
-from services.dispatcher.providers import llama
+from services.dispatcher.engines import llama
+from services.dispatcher.provider_interface import Provider
 from tests.engines.conftest import RecordingContext
 
 

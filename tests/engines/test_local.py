@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.dispatcher.provider import Provider
-from services.dispatcher.providers.local import CATALOGUE, local_providers
+from services.dispatcher.engines.local import CATALOGUE, local_providers
+from services.dispatcher.provider_interface import Provider
 from shared.settings import Settings
 
 

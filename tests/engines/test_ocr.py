@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatcher.provider import Provider, ProviderError
-from services.dispatcher.providers import ocr
+from services.dispatcher.engines import ocr
+from services.dispatcher.provider_interface import Provider, ProviderError
 from tests.engines.conftest import RecordingContext, unavailable
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatcher.provider import Provider
-from services.dispatcher.providers import stt
+from services.dispatcher.engines import stt
+from services.dispatcher.provider_interface import Provider
 from tests.engines.conftest import LIBRIVOX, RecordingContext, unavailable
 
 CLIP = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"

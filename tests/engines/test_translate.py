@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from services.dispatcher.provider import Provider, ProviderError
-from services.dispatcher.providers import translate
+from services.dispatcher.engines import translate
+from services.dispatcher.provider_interface import Provider, ProviderError
 from tests.engines.conftest import RecordingContext
 
 TEXT = "The house is big and the weather is nice today."

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from services.dispatcher.provider import Provider, ProviderError
-from services.dispatcher.providers import tts
+from services.dispatcher.engines import tts
+from services.dispatcher.provider_interface import Provider, ProviderError
 from tests.engines.conftest import RecordingContext
 
 TEXT = "The quick brown fox jumps over the lazy dog. Nextcloud turns text into speech."

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.api.context import SERVICES
+from shared.http.context import SERVICES
 from tests.files.conftest import V2, upload
 
 DATA = os.urandom(300_000)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.api.context import SERVICES
+from shared.http.context import SERVICES
 from shared.tasks import Status
 from shared.validation import OUTPUT_INVALID_MESSAGE
 from tests.files.conftest import V2, upload

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from services.dispatcher.provider import Provider
-from services.dispatcher.providers.openai_compat import openai_providers
+from services.dispatcher.engines.openai_compat import openai_providers
+from services.dispatcher.provider_interface import Provider
 from shared.settings import Settings
 
 from .servers import (

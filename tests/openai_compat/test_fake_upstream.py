@@ -10,13 +10,13 @@ import orjson
 import pytest
 from aiohttp import web
 
-from services.dispatcher.provider import ProviderError
-from services.dispatcher.providers.openai_compat.client import RetryPolicy
-from services.dispatcher.providers.openai_compat.errors import (
+from services.dispatcher.engines.openai_compat.client import RetryPolicy
+from services.dispatcher.engines.openai_compat.errors import (
     BackendHTTPError,
     BackendTimeout,
     BackendUnreachable,
 )
+from services.dispatcher.provider_interface import ProviderError
 
 from .conftest import ProvidersFactory, RecordingContext
 from .servers import free_port

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from services.dispatcher.providers.openai_compat import openai_providers
+from services.dispatcher.engines.openai_compat import openai_providers
 from shared.settings import Settings
 
 from .conftest import ProvidersFactory, RecordingContext

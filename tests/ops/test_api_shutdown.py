@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from services.embedded import free_port
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.registry import ProviderRegistry
 from shared.settings import Settings
 from shared.store import TaskStore

@@ -7,7 +7,8 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.metrics import METRICS, Metrics
+from shared.http.metrics import METRICS
+from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.tasks import Status
 from tests.conftest import wait_for_status

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.provider import ProviderContext, ProviderError, run_process
-from shared.providers import ProviderSpec
+from services.dispatcher.provider_interface import ProviderContext, ProviderError, run_process
+from shared.provider_spec import ProviderSpec
 from shared.shapes import Shape, ShapeType
 
 

@@ -14,9 +14,9 @@ import sys
 from typing import Any
 
 from services.dispatcher.main import DispatcherProcess
-from services.dispatcher.provider import Provider, ProviderContext
+from services.dispatcher.provider_interface import Provider, ProviderContext
 from shared import logs
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.redis import connect
 from shared.settings import Settings
 from tests.support.providers import EchoProvider, NoopProvider

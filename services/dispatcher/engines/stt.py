@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.provider import (
+from services.dispatcher.engines._common import Report, Stopped, require, run_in_thread
+from services.dispatcher.provider_interface import (
     Engine,
     ProviderContext,
     ProviderError,
     ProviderUnavailable,
     run_process,
 )
-from services.dispatcher.providers._common import Report, Stopped, require, run_in_thread
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.settings_engines import EngineSettings
 
 TASK_TYPE = "core:audio2text"

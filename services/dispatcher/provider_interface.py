@@ -1,6 +1,6 @@
 """The provider interface of the dispatcher.
 
-A provider is an object with a `spec` (a `shared.providers.ProviderSpec`) and an async
+A provider is an object with a `spec` (a `shared.provider_spec.ProviderSpec`) and an async
 `process(inputs, ctx)` that returns the output map. The dispatcher builds providers from
 factories at start-up; a factory raises `ProviderUnavailable` with a reason when its engine is
 not installed, and that provider is then simply not offered.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from shared.errors import TaskProcError
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 
 
 class ProviderUnavailable(TaskProcError):

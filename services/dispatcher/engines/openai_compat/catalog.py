@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from services.dispatcher.providers.openai_compat.client import Endpoint
-from services.dispatcher.providers.openai_compat.prompts import (
+from services.dispatcher.engines.openai_compat.client import Endpoint
+from services.dispatcher.engines.openai_compat.prompts import (
     DETECT_LANGUAGE,
     LANGUAGES,
     TONES,
     enum_values,
 )
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.settings_openai import OpenAISettings
 
 Kind = Literal["chat", "vision", "transcription", "speech", "image"]

@@ -7,28 +7,20 @@ then the CSRF rule (OCS-APIRequest header, or Bearer / AppAPI credentials).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
 
-import orjson
 from aiohttp import web
 
-from services.api.context import SERVICES
-from shared import ocs
-from shared.auth import GUEST, Principal
-from shared.errors import (
-    BadRequest,
-    CSRFCheckFailed,
-    ExAppRequired,
-    NotLoggedIn,
-    OCSError,
-)
+from shared.errors import CSRFCheckFailed, ExAppRequired, NotLoggedIn, OCSError
+from shared.http import ocs
+from shared.http.auth import GUEST, Principal
+from shared.http.context import SERVICES
+from shared.http.params import PARAMS, read_params
+from shared.http.routes import Handler
 
 log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL = web.RequestKey("principal", Principal)
-PARAMS = web.RequestKey("params", dict)
 
 
 class Access(StrEnum):
@@ -55,28 +47,6 @@ def access(level: Access, csrf: bool = True, body: bool = True) -> Callable[[Han
 
 def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL]
-
-
-def params(request: web.Request) -> dict[str, Any]:
-    return request[PARAMS]
-
-
-async def read_params(request: web.Request) -> dict[str, Any]:
-    """Query, then form or JSON body on top, as Nextcloud merges them (any method)."""
-    merged = ocs.query_params(request.query)
-    ctype = request.content_type
-    if request.can_read_body and not ctype.startswith("multipart/"):
-        body = await request.read()
-        if body and ctype == "application/json":
-            try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest("Could not decode the JSON body") from exc
-            if isinstance(data, dict):
-                merged |= data
-        elif body and ctype == "application/x-www-form-urlencoded":
-            merged |= ocs.form_params(body)
-    return merged
 
 
 def _check(request: web.Request, handler: Handler, who: Principal | None) -> Principal:

@@ -18,7 +18,7 @@ import aiohttp
 import orjson
 from multidict import CIMultiDictProxy
 
-from services.dispatcher.providers.openai_compat.errors import (
+from services.dispatcher.engines.openai_compat.errors import (
     BackendHTTPError,
     BackendTimeout,
     BackendUnreachable,

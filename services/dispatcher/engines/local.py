@@ -12,12 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from services.dispatcher.provider import Provider, ProviderUnavailable
+from services.dispatcher.provider_interface import Provider, ProviderUnavailable
 from shared.settings import Settings
 from shared.settings_engines import EngineSettings
 
 Candidate = tuple[str, str]
-"""(provider id, "module:factory" under services.dispatcher.providers)."""
+"""(provider id, "module:factory" under services.dispatcher.engines)."""
 
 CATALOGUE: list[tuple[str, list[Candidate]]] = [
     ("core:text2text:summary", [("taskproc:summary:sumy", "summary:sumy_summary"),
@@ -39,10 +39,10 @@ CATALOGUE: list[tuple[str, list[Candidate]]] = [
 
 
 def _factory(ref: str) -> Callable[[EngineSettings], Provider]:
-    """Import `services.dispatcher.providers.<module>` and return its factory."""
+    """Import `services.dispatcher.engines.<module>` and return its factory."""
     module, name = ref.split(":")
     try:
-        mod = importlib.import_module(f"services.dispatcher.providers.{module}")
+        mod = importlib.import_module(f"services.dispatcher.engines.{module}")
     except ImportError as exc:  # a provider module itself should never fail; say so if it does
         raise ProviderUnavailable(f"cannot import provider module {module}: {exc}") from exc
     factory: Callable[[EngineSettings], Provider] = getattr(mod, name)

@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from services.dispatcher.provider import ProviderContext
-from services.dispatcher.providers.openai_compat.client import Endpoint, OpenAIClient
-from services.dispatcher.providers.openai_compat.errors import BadBackendResponse
+from services.dispatcher.engines.openai_compat.client import Endpoint, OpenAIClient
+from services.dispatcher.engines.openai_compat.errors import BadBackendResponse
+from services.dispatcher.provider_interface import ProviderContext
 
 _PROGRESS_STEP = 0.05
 _PROGRESS_MAX = 0.95

@@ -10,16 +10,15 @@ and docs/openai.md.
 
 from __future__ import annotations
 
-from services.dispatcher.provider import Provider
-from services.dispatcher.providers.openai_compat.catalog import (
+from services.dispatcher.engines.openai_compat.catalog import (
     TASK_KINDS,
     Kind,
     build_spec,
     provider_id,
     resolve_endpoint,
 )
-from services.dispatcher.providers.openai_compat.client import Endpoint, OpenAIClient
-from services.dispatcher.providers.openai_compat.providers import (
+from services.dispatcher.engines.openai_compat.client import Endpoint, OpenAIClient
+from services.dispatcher.engines.openai_compat.providers import (
     ChatProvider,
     ImageProvider,
     OpenAIProvider,
@@ -27,6 +26,7 @@ from services.dispatcher.providers.openai_compat.providers import (
     TranscriptionProvider,
     VisionProvider,
 )
+from services.dispatcher.provider_interface import Provider
 from shared.settings import Settings
 from shared.settings_openai import OpenAISettings
 

@@ -6,11 +6,10 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from services.dispatcher.provider import ProviderError
+from services.dispatcher.provider_interface import ProviderError
 from shared.errors import BadRequest
 from shared.filestore import FileStore
 from shared.keys import Keys
-from shared.settings import Settings
 from shared.tasks import Task
 from shared.validation import OUTPUT_INVALID_MESSAGE
 
@@ -18,8 +17,8 @@ from shared.validation import OUTPUT_INVALID_MESSAGE
 class DispatcherFiles:
     """The dispatcher's view of the file store."""
 
-    def __init__(self, settings: Settings, redis: Redis, keys: Keys) -> None:
-        self.store = FileStore(settings.files_dir, redis, keys, settings.upload_ttl_seconds)
+    def __init__(self, store: FileStore, redis: Redis, keys: Keys) -> None:
+        self.store = store
         self.redis = redis
         self.keys = keys
 

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from shared.accounts import ExAppStore, UserStore
 from shared.errors import TooManyRequests
-from shared.ratelimit import RateLimiter
+from shared.http.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)

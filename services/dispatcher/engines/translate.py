@@ -10,14 +10,14 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from services.dispatcher.provider import (
+from services.dispatcher.engines._common import require_binary, text_input
+from services.dispatcher.provider_interface import (
     ProviderContext,
     ProviderError,
     ProviderUnavailable,
     run_process,
 )
-from services.dispatcher.providers._common import require_binary, text_input
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.settings_engines import EngineSettings
 
 TASK_TYPE = "core:text2text:translate"

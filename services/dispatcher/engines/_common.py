@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
 
-from services.dispatcher.provider import Engine, ProviderContext, ProviderError, ProviderUnavailable
+from services.dispatcher.provider_interface import (
+    Engine,
+    ProviderContext,
+    ProviderError,
+    ProviderUnavailable,
+)
 from shared.shapes import Shape, ShapeMap, ShapeType
 
 T = TypeVar("T")

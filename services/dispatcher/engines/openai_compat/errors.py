@@ -1,6 +1,6 @@
 """Errors of the OpenAI-compatible provider, all raised at the HTTP boundary.
 
-    ProviderError (services.dispatcher.provider)
+    ProviderError (services.dispatcher.provider_interface)
     └── BackendError              the backend could not serve the request
         ├── BackendHTTPError      it answered with an error status (carries status, url, detail)
         ├── BackendTimeout        it did not answer in time
@@ -12,7 +12,7 @@ Every error has a `user_message` that is safe to show: no URL, no key, no stack 
 
 from __future__ import annotations
 
-from services.dispatcher.provider import ProviderError
+from services.dispatcher.provider_interface import ProviderError
 
 _DETAIL_MAX = 300
 

@@ -12,20 +12,17 @@
     taskproc_task_outcomes_total{type,provider,outcome}      dispatcher: how its runs ended
     taskproc_lease_expiries_total{outcome}                   dispatcher: requeued | failed
 
-`instrument(app, role)` adds the HTTP middleware and `/metrics` (plus `/healthz` and `/readyz`
-unless the app has its own) to an aiohttp app that carries the api's Services context.
+`Metrics` holds the families; `shared.http.metrics.instrument(app, role)` adds the HTTP
+middleware and `/metrics`, `/healthz`, `/readyz` to the api and fileproxy apps, and
+`services.dispatcher.health` serves them for a dispatcher.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Sequence
 
-from aiohttp import web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -36,8 +33,6 @@ from prometheus_client.process_collector import ProcessCollector
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.api.context import SERVICES
-from services.api.security import Access, Handler, access
 from shared.keys import Keys
 from shared.registry import ProviderRegistry
 from shared.shapes import CORE_TASK_TYPES
@@ -126,78 +121,3 @@ async def queue_figures(redis: Redis, keys: Keys,
         oldest = max(0.0, (now_ms - head[0][1]) / 1000) if head else 0.0
         out[t] = (int(depth), oldest, int(running))
     return out
-
-
-METRICS = web.AppKey("metrics", Metrics)
-
-
-def _route(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
-
-
-@web.middleware
-async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count and time every request by route template, method and status."""
-    start, status = time.perf_counter(), 500
-    response_headers = None
-    request.app[METRICS].in_flight.inc()
-    try:
-        response = await handler(request)
-        status, response_headers = response.status, response.headers
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except asyncio.CancelledError:
-        status = 499  # the client went away (nginx's code for it)
-        raise
-    finally:
-        metrics, route = request.app[METRICS], _route(request)
-        metrics.in_flight.dec()
-        metrics.requests.labels(route, request.method, str(status)).inc()
-        metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
-        if status == 429 or "Retry-After" in (response_headers or {}):
-            metrics.rate_limited.labels(route).inc()  # OCS v1 answers a refusal with HTTP 200
-
-
-@access(Access.PUBLIC, csrf=False)
-async def metrics_handler(request: web.Request) -> web.Response:
-    """Prometheus text format; queue figures are read from Redis now."""
-    metrics, svc = request.app[METRICS], request.app[SERVICES]
-    await metrics.refresh_queues(svc.redis, svc.keys, svc.registry)
-    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-@access(Access.PUBLIC, csrf=False)
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers."""
-    return web.json_response({"status": "ok"})
-
-
-@access(Access.PUBLIC, csrf=False)
-async def readyz(request: web.Request) -> web.Response:
-    """Readiness: Redis answers a PING."""
-    try:
-        await request.app[SERVICES].redis.ping()
-    except (RedisError, OSError) as exc:
-        log.warning("not ready: %r", exc)
-        return web.json_response({"status": "redis unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
-
-
-def instrument(app: web.Application, role: str) -> Metrics:
-    """Add the metrics middleware (outermost) and `/metrics`, `/healthz`, `/readyz` if absent.
-
-    Idempotent: a factory and a role runner may both call it.
-    """
-    if METRICS in app:
-        return app[METRICS]
-    metrics = app[METRICS] = Metrics(role)
-    app.middlewares.insert(0, http_metrics)
-    have = {r.canonical for r in app.router.resources()}
-    for path, handler in (("/metrics", metrics_handler), ("/healthz", healthz),
-                          ("/readyz", readyz)):
-        if path not in have:
-            app.router.add_get(path, handler, allow_head=False)
-    return metrics

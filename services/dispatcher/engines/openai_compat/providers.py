@@ -10,16 +10,16 @@ from typing import Any
 
 import aiohttp
 
-from services.dispatcher.provider import ProviderContext, ProviderError
-from services.dispatcher.providers.openai_compat.chat import complete_chat, to_nextcloud_tool_calls
-from services.dispatcher.providers.openai_compat.client import Endpoint, OpenAIClient
-from services.dispatcher.providers.openai_compat.errors import BadBackendResponse
-from services.dispatcher.providers.openai_compat.prompts import (
+from services.dispatcher.engines.openai_compat.chat import complete_chat, to_nextcloud_tool_calls
+from services.dispatcher.engines.openai_compat.client import Endpoint, OpenAIClient
+from services.dispatcher.engines.openai_compat.errors import BadBackendResponse
+from services.dispatcher.engines.openai_compat.prompts import (
     chat_messages,
     text_messages,
     tools_param,
 )
-from shared.providers import ProviderSpec
+from services.dispatcher.provider_interface import ProviderContext, ProviderError
+from shared.provider_spec import ProviderSpec
 from shared.settings_openai import OpenAISettings
 
 _MAX_IMAGES = 10

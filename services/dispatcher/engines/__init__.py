@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from services.dispatcher.provider import Provider
+from services.dispatcher.provider_interface import Provider
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def load_providers(settings: Settings) -> tuple[list[Provider], list[tuple[str, str]]]:
-    from services.dispatcher.providers.local import local_providers
-    from services.dispatcher.providers.openai_compat import openai_providers
+    from services.dispatcher.engines.local import local_providers
+    from services.dispatcher.engines.openai_compat import openai_providers
 
     active, skipped = local_providers(settings)
     remote, remote_skipped = openai_providers(settings)

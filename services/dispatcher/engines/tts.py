@@ -14,14 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.provider import (
-    Engine,
-    ProviderContext,
-    ProviderError,
-    ProviderUnavailable,
-    run_process,
-)
-from services.dispatcher.providers._common import (
+from services.dispatcher.engines._common import (
     Report,
     Stopped,
     enum_option,
@@ -30,7 +23,14 @@ from services.dispatcher.providers._common import (
     run_in_thread,
     text_input,
 )
-from shared.providers import ProviderSpec
+from services.dispatcher.provider_interface import (
+    Engine,
+    ProviderContext,
+    ProviderError,
+    ProviderUnavailable,
+    run_process,
+)
+from shared.provider_spec import ProviderSpec
 from shared.settings_engines import EngineSettings
 
 TASK_TYPE = "core:text2speech"

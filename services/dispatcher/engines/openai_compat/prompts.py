@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from services.dispatcher.provider import ProviderError
+from services.dispatcher.provider_interface import ProviderError
 
 DETECT_LANGUAGE = "detect_language"
 

@@ -13,14 +13,16 @@ from typing import Any
 
 from aiohttp import web
 
-from services.api.context import SERVICES, Services
 from services.api.ready import READY, RECHECK_SECONDS
-from services.api.security import Access, Handler, access, params, principal
 from services.api.tasks import _ok, _opt_str, task_id
-from shared import ocs
-from shared.auth import Principal
 from shared.errors import BadRequest, NotFound
-from shared.providers import ProviderSpec
+from shared.http import ocs
+from shared.http.auth import Principal
+from shared.http.context import SERVICES, Services
+from shared.http.params import params
+from shared.http.routes import Handler
+from shared.http.security import Access, access, principal
+from shared.provider_spec import ProviderSpec
 from shared.settings import Settings
 from shared.store import Claim
 from shared.tasks import Status, Task

@@ -12,9 +12,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.dispatcher.provider import Engine, ProviderContext, ProviderError, run_process
-from services.dispatcher.providers._common import require, require_binary, text_input
-from shared.providers import ProviderSpec
+from services.dispatcher.engines._common import require, require_binary, text_input
+from services.dispatcher.provider_interface import (
+    Engine,
+    ProviderContext,
+    ProviderError,
+    run_process,
+)
+from shared.provider_spec import ProviderSpec
 from shared.settings_engines import EngineSettings
 
 SUMMARY, HEADLINE, TOPICS = ("core:text2text:summary", "core:text2text:headline",

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.provider import Engine, ProviderContext, ProviderUnavailable
-from services.dispatcher.providers._common import (
+from services.dispatcher.engines._common import (
     Report,
     Stopped,
     require,
     run_in_thread,
     text_input,
 )
-from shared.providers import ProviderSpec
+from services.dispatcher.provider_interface import Engine, ProviderContext, ProviderUnavailable
+from shared.provider_spec import ProviderSpec
 from shared.settings_engines import EngineSettings
 
 log = logging.getLogger(__name__)
