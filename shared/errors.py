@@ -8,10 +8,14 @@
     │   ├── PreconditionFailed     412, task type unavailable
     │   └── TooManyRequests        429, rate limit
     ├── NotLoggedIn                401 / statuscode 997
+    ├── Forbidden                  403, message in meta, data [] (admin-only route)
     ├── CSRFCheckFailed            412 plain JSON, missing OCS-APIRequest
     ├── ExAppRequired              412 plain JSON, provider route without AppAPI auth
     ├── ProviderUnavailable        a provider's engine is missing (dispatcher)
-    └── ProviderError              a provider failed (dispatcher)
+    ├── ProviderError              a provider failed (dispatcher)
+    └── InvalidOutput              a provider's output does not fit the task type (dispatcher)
+
+The last three live in services/dispatcher/provider_interface.py.
 """
 
 from __future__ import annotations
@@ -67,6 +71,14 @@ class TooManyRequests(OCSError):
 
 class NotLoggedIn(TaskProcError):
     """401 / OCS statuscode 997: no valid credentials."""
+
+
+class Forbidden(TaskProcError):
+    """403: logged in, but this route is not for this account (Nextcloud: meta message, no data)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class CSRFCheckFailed(TaskProcError):

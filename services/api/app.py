@@ -12,31 +12,31 @@ from services.api.queue import QUEUE_ROUTES
 from services.api.ready import ready_ctx
 from shared.http.context import SETTINGS, services_ctx
 from shared.http.metrics import instrument
-from shared.http.routes import OCS_PREFIXES, Handler, add_routes
+from shared.http.routes import OCS_PREFIXES, Access, Route, add_routes
 from shared.http.security import ocs_middleware
 from shared.settings import Settings
 
 # (method, path under /taskprocessing, handler). Seed aliases are marked.
-TASKPROCESSING_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/tasktypes", tasks.tasktypes),
-    ("POST", "/schedule", tasks.schedule),
-    ("GET", r"/task/{id:\d+}", tasks.get_task),
-    ("POST", r"/task/{id:\d+}", tasks.get_task),                  # seed alias
-    ("DELETE", r"/task/{id:\d+}", tasks.delete_task),
-    ("GET", "/tasks/app/{appId}", tasks.list_app_tasks),
-    ("GET", "/tasks", tasks.list_tasks),
-    ("POST", r"/tasks/{taskId:\d+}/cancel", tasks.cancel_task),
-    ("POST", r"/task/{id:\d+}/cancel", tasks.cancel_task),        # seed alias
+TASKPROCESSING_ROUTES: list[Route] = [
+    Route("GET", "/tasktypes", tasks.tasktypes, Access.GUEST_OK),
+    Route("POST", "/schedule", tasks.schedule, Access.GUEST_OK),
+    Route("GET", r"/task/{id:\d+}", tasks.get_task, Access.GUEST_OK),
+    Route("POST", r"/task/{id:\d+}", tasks.get_task, Access.GUEST_OK),  # seed alias
+    Route("DELETE", r"/task/{id:\d+}", tasks.delete_task, Access.USER),
+    Route("GET", "/tasks/app/{appId}", tasks.list_app_tasks, Access.USER),
+    Route("GET", "/tasks", tasks.list_tasks, Access.USER),
+    Route("POST", r"/tasks/{taskId:\d+}/cancel", tasks.cancel_task, Access.USER),
+    Route("POST", r"/task/{id:\d+}/cancel", tasks.cancel_task, Access.USER),  # seed alias
     *PROVIDER_ROUTES, *CONSUMER_ROUTES, *QUEUE_ROUTES,
 ]
 
-CLOUD_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/cloud/capabilities", cloud.capabilities),
-    ("GET", "/cloud/user", cloud.current_user),
+CLOUD_ROUTES: list[Route] = [
+    Route("GET", "/cloud/capabilities", cloud.capabilities, Access.PUBLIC),
+    Route("GET", "/cloud/user", cloud.current_user, Access.USER),
 ]
 
 def create_app(settings: Settings,
-               extra_routes: list[tuple[str, str, Handler]] | None = None) -> web.Application:
+               extra_routes: list[Route] | None = None) -> web.Application:
     """Build the api application (routes of later issues arrive through `extra_routes`)."""
     app = web.Application(middlewares=[ocs_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings

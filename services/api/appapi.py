@@ -13,8 +13,8 @@ from shared.errors import BadRequest, NotFound
 from shared.http import ocs
 from shared.http.context import SERVICES
 from shared.http.params import params
-from shared.http.routes import Handler
-from shared.http.security import Access, access, principal
+from shared.http.routes import Access, Route
+from shared.http.security import principal
 from shared.provider_spec import ProviderSpec
 from shared.registry import _custom_type
 from shared.shapes import CORE_TASK_TYPES, TaskType
@@ -50,7 +50,6 @@ def _task_type(raw: Any) -> TaskType | None:
         raise BadRequest(f"Invalid custom task type: {exc}") from exc
 
 
-@access(Access.EXAPP)
 async def register_provider(request: web.Request) -> web.Response:
     """Register (or update) an ExApp's provider and its optional custom task type."""
     svc, p, who = request.app[SERVICES], params(request), principal(request)
@@ -70,7 +69,6 @@ async def register_provider(request: web.Request) -> web.Response:
     return ocs.render(request, 200, [], params=p)
 
 
-@access(Access.EXAPP)
 async def unregister_provider(request: web.Request) -> web.Response:
     """Remove one of the calling ExApp's providers (`name` = provider id); 404 if none."""
     svc, p, who = request.app[SERVICES], params(request), principal(request)
@@ -83,7 +81,6 @@ async def unregister_provider(request: web.Request) -> web.Response:
     return ocs.render(request, 200, [], params=p)
 
 
-@access(Access.EXAPP)
 async def exapp_log_message(request: web.Request) -> web.Response:
     """nc_py_api's `nc.log()`: the ExApp's message goes to our log."""
     p, who = params(request), principal(request)
@@ -96,8 +93,8 @@ async def exapp_log_message(request: web.Request) -> web.Response:
 
 
 _AI = "/apps/app_api/api/v1/ai_provider/task_processing"
-APPAPI_ROUTES: list[tuple[str, str, Handler]] = [
-    ("POST", _AI, register_provider),
-    ("DELETE", _AI, unregister_provider),
-    ("POST", "/apps/app_api/api/v1/log", exapp_log_message),
+APPAPI_ROUTES: list[Route] = [
+    Route("POST", _AI, register_provider, Access.EXAPP),
+    Route("DELETE", _AI, unregister_provider, Access.EXAPP),
+    Route("POST", "/apps/app_api/api/v1/log", exapp_log_message, Access.EXAPP),
 ]

@@ -9,7 +9,7 @@ from aiohttp import web
 from shared.http import ocs
 from shared.http.context import SERVICES
 from shared.http.params import params
-from shared.http.security import Access, access, principal
+from shared.http.security import principal
 from shared.settings import Settings
 
 
@@ -19,7 +19,6 @@ def version_block(settings: Settings) -> dict[str, Any]:
             "edition": "", "extendedSupport": False}
 
 
-@access(Access.PUBLIC)
 async def capabilities(request: web.Request) -> web.Response:
     settings = request.app[SERVICES].settings
     caps: dict[str, Any] = {
@@ -32,7 +31,6 @@ async def capabilities(request: web.Request) -> web.Response:
     return ocs.render(request, 200, data, params=params(request))
 
 
-@access(Access.USER)
 async def current_user(request: web.Request) -> web.Response:
     who = principal(request)
     user = await request.app[SERVICES].users.get(who.user_id or "")

@@ -10,18 +10,16 @@ from aiohttp import web
 
 from services.api import tasks
 from shared.errors import Unauthorized
-from shared.http.routes import Handler
-from shared.http.security import Access, access, principal
+from shared.http.routes import Access, Route
+from shared.http.security import principal
 
 NO_USER_FILES = "Cannot schedule task with files referenced without user context"
 
 
-@access(Access.EXAPP)
 async def tasktypes(request: web.Request) -> web.StreamResponse:
     return await tasks.tasktypes(request)
 
 
-@access(Access.EXAPP)
 async def schedule(request: web.Request) -> web.StreamResponse:
     try:
         return await tasks.schedule_unlimited(request)
@@ -31,25 +29,22 @@ async def schedule(request: web.Request) -> web.StreamResponse:
         raise
 
 
-@access(Access.EXAPP)
 async def get_task(request: web.Request) -> web.StreamResponse:
     return await tasks.get_task(request)
 
 
-@access(Access.EXAPP)
 async def delete_task(request: web.Request) -> web.StreamResponse:
     return await tasks.delete_task(request)
 
 
-@access(Access.EXAPP)
 async def cancel_task(request: web.Request) -> web.StreamResponse:
     return await tasks.cancel_task(request)
 
 
-CONSUMER_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/tasks_consumer/tasktypes", tasktypes),
-    ("POST", "/tasks_consumer/schedule", schedule),
-    ("GET", r"/tasks_consumer/task/{id:\d+}", get_task),
-    ("DELETE", r"/tasks_consumer/task/{id:\d+}", delete_task),
-    ("POST", r"/tasks_consumer/tasks/{taskId:\d+}/cancel", cancel_task),
+CONSUMER_ROUTES: list[Route] = [
+    Route("GET", "/tasks_consumer/tasktypes", tasktypes, Access.EXAPP),
+    Route("POST", "/tasks_consumer/schedule", schedule, Access.EXAPP),
+    Route("GET", r"/tasks_consumer/task/{id:\d+}", get_task, Access.EXAPP),
+    Route("DELETE", r"/tasks_consumer/task/{id:\d+}", delete_task, Access.EXAPP),
+    Route("POST", r"/tasks_consumer/tasks/{taskId:\d+}/cancel", cancel_task, Access.EXAPP),
 ]

@@ -20,8 +20,8 @@ from shared.http import ocs
 from shared.http.auth import Principal
 from shared.http.context import SERVICES, Services
 from shared.http.params import params
-from shared.http.routes import Handler
-from shared.http.security import Access, access, principal
+from shared.http.routes import Access, Route
+from shared.http.security import principal
 from shared.provider_spec import ProviderSpec
 from shared.settings import Settings
 from shared.store import Claim
@@ -124,7 +124,6 @@ def _lease_header(claims: list[Claim]) -> dict[str, str]:
     return {LEASE_HEADER: ",".join(f"{c.task.id}:{c.token}" for c in claims)} if claims else {}
 
 
-@access(Access.EXAPP)
 async def next_task(request: web.Request) -> web.Response:
     """GET /tasks_provider/next: 200 {task, provider: {name}} or 204."""
     _, claims = await _claim(request, 1)
@@ -135,7 +134,6 @@ async def next_task(request: web.Request) -> web.Response:
                _lease_header(claims))
 
 
-@access(Access.EXAPP)
 async def next_batch(request: web.Request) -> web.Response:
     """GET /tasks_provider/next_batch: {tasks: [{task, provider}], has_more} (200 if empty)."""
     count = int(_number(params(request), "numberOfTasks", 1, 1, 10**9))
@@ -172,7 +170,6 @@ async def _spec(svc: Services, task: Task) -> ProviderSpec | None:
     return snap.providers.get(task.raw.get("provider", "")) or snap.preferred(task.type)
 
 
-@access(Access.EXAPP)
 async def set_progress(request: web.Request) -> web.Response:
     """POST /tasks_provider/{taskId}/progress: store progress, renew the claim's lease."""
     svc, p = request.app[SERVICES], params(request)
@@ -220,7 +217,6 @@ async def _store_result(svc: Services, task: Task, p: dict[str, Any],
     return await svc.tasks.result(task.id, output=validated, token=token, file_ids=ids)
 
 
-@access(Access.EXAPP)
 async def set_result(request: web.Request) -> web.Response:
     """POST /tasks_provider/{taskId}/result: 200 with the task whenever it exists; a result for
     a cancelled or finished task, or from a claim that lost its lease, is dropped."""
@@ -235,12 +231,12 @@ async def set_result(request: web.Request) -> web.Response:
     return _ok(request, {"task": task.to_json()})
 
 
-PROVIDER_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/tasks_provider/next", next_task),
-    ("GET", "/tasks_provider/next_batch", next_batch),
-    ("POST", r"/tasks_provider/{taskId:\d+}/progress", set_progress),
-    ("POST", r"/tasks_provider/{taskId:\d+}/result", set_result),
-    ("GET", r"/task/{id:\d+}/progress", set_progress),       # seed alias
-    ("POST", r"/task/{id:\d+}/progress", set_progress),      # seed alias
-    ("POST", r"/task/{id:\d+}/result", set_result),          # seed alias
+PROVIDER_ROUTES: list[Route] = [
+    Route("GET", "/tasks_provider/next", next_task, Access.EXAPP),
+    Route("GET", "/tasks_provider/next_batch", next_batch, Access.EXAPP),
+    Route("POST", r"/tasks_provider/{taskId:\d+}/progress", set_progress, Access.EXAPP),
+    Route("POST", r"/tasks_provider/{taskId:\d+}/result", set_result, Access.EXAPP),
+    Route("GET", r"/task/{id:\d+}/progress", set_progress, Access.EXAPP),  # seed alias
+    Route("POST", r"/task/{id:\d+}/progress", set_progress, Access.EXAPP),  # seed alias
+    Route("POST", r"/task/{id:\d+}/result", set_result, Access.EXAPP),  # seed alias
 ]

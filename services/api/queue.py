@@ -11,8 +11,8 @@ from services.api.tasks import _ok, task_id
 from shared.errors import BadRequest, NotFound, PreconditionFailed
 from shared.http.context import SERVICES
 from shared.http.params import params
-from shared.http.routes import Handler
-from shared.http.security import Access, access, principal
+from shared.http.routes import Access, Route
+from shared.http.security import principal
 from shared.shapes import CORE_TASK_TYPES
 from shared.tasks import Status
 
@@ -31,7 +31,6 @@ def _type_filter(p: dict[str, Any]) -> list[str]:
     return [v.strip() for v in raw if v.strip()]
 
 
-@access(Access.ADMIN)
 async def queue_stats(request: web.Request) -> web.Response:
     """Scheduled and running tasks, of the given task types or of all."""
     svc = request.app[SERVICES]
@@ -44,7 +43,6 @@ async def queue_stats(request: web.Request) -> web.Response:
     return _ok(request, {"scheduled_count": scheduled, "running_count": running})
 
 
-@access(Access.USER)
 async def queue_position(request: web.Request) -> web.Response:
     """1 for the next task of its type to start; 412 once the task is no longer scheduled."""
     svc = request.app[SERVICES]
@@ -57,7 +55,7 @@ async def queue_position(request: web.Request) -> web.Response:
     return _ok(request, {"position": rank + 1})
 
 
-QUEUE_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/queue_stats", queue_stats),
-    ("GET", r"/tasks/{taskId:\d+}/queue_position", queue_position),
+QUEUE_ROUTES: list[Route] = [
+    Route("GET", "/queue_stats", queue_stats, Access.ADMIN),
+    Route("GET", r"/tasks/{taskId:\d+}/queue_position", queue_position, Access.USER),
 ]

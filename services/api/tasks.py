@@ -11,7 +11,7 @@ from shared.http import ocs
 from shared.http.auth import client_address
 from shared.http.context import SERVICES
 from shared.http.params import params
-from shared.http.security import Access, access, principal
+from shared.http.security import principal
 from shared.registry import task_type_json
 from shared.store import owner_arg
 from shared.validation import input_file_ids, validate_input
@@ -28,7 +28,6 @@ def _ok(request: web.Request, data: Any, headers: dict[str, str] | None = None) 
     return ocs.render(request, 200, data, headers=headers, params=params(request))
 
 
-@access(Access.GUEST_OK)
 async def tasktypes(request: web.Request) -> web.Response:
     snap = await request.app[SERVICES].registry.snapshot()
     types = {tid: task_type_json(tt, spec) for tid, (tt, spec) in snap.available().items()}
@@ -61,7 +60,6 @@ def _required_str(p: dict[str, Any], name: str) -> str:
     return v
 
 
-@access(Access.GUEST_OK)
 async def schedule(request: web.Request) -> web.Response:
     svc, who = request.app[SERVICES], principal(request)
     if who.user_id is not None:
@@ -110,7 +108,6 @@ def guest_of(request: web.Request) -> str | None:
     return client_address(request) if who.user_id is None and not who.app_api else None
 
 
-@access(Access.GUEST_OK)
 async def get_task(request: web.Request) -> web.Response:
     headers = await _rate_limit_get(request)
     task = await request.app[SERVICES].tasks.get_owned(task_id(request), principal(request).user_id,
@@ -120,7 +117,6 @@ async def get_task(request: web.Request) -> web.Response:
     return _ok(request, {"task": task.to_json()}, headers)
 
 
-@access(Access.USER)
 async def delete_task(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     files = await svc.tasks.delete(task_id(request), owner_arg(principal(request).user_id))
@@ -129,7 +125,6 @@ async def delete_task(request: web.Request) -> web.Response:
     return _ok(request, None)
 
 
-@access(Access.USER)
 async def cancel_task(request: web.Request) -> web.Response:
     tid = task_id(request, "taskId" if "taskId" in request.match_info else "id")
     task = await request.app[SERVICES].tasks.cancel(tid, owner_arg(principal(request).user_id))
@@ -138,7 +133,6 @@ async def cancel_task(request: web.Request) -> web.Response:
     return _ok(request, {"task": task.to_json()})
 
 
-@access(Access.USER)
 async def list_tasks(request: web.Request) -> web.Response:
     p, who = params(request), principal(request)
     tasks = await request.app[SERVICES].tasks.list_for_user(
@@ -146,7 +140,6 @@ async def list_tasks(request: web.Request) -> web.Response:
     return _ok(request, {"tasks": [t.to_json() for t in tasks]})
 
 
-@access(Access.USER)
 async def list_app_tasks(request: web.Request) -> web.Response:
     p, who = params(request), principal(request)
     tasks = await request.app[SERVICES].tasks.list_for_user(

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from services.dispatcher.context import TaskContext
 from services.dispatcher.files import DispatcherFiles
-from services.dispatcher.provider_interface import Provider, ProviderError
+from services.dispatcher.provider_interface import InvalidOutput, Provider, ProviderError
 from shared.errors import BadRequest
 from shared.metrics import Metrics
 from shared.settings import Settings
@@ -119,7 +119,7 @@ class Dispatcher:
             return
         try:
             output, ids = await self._normalise_output(provider, task, work.result())
-        except BadRequest:
+        except InvalidOutput:
             await self.store.result(task.id, output=None, error_message=OUTPUT_INVALID_MESSAGE,
                                     user_message=INVALID_OUTPUT, token=token, complete=True)
             self._count(task, provider, "invalid_output")
@@ -142,13 +142,16 @@ class Dispatcher:
         Returns the output and the file ids it references."""
         tt = (await self.registry.snapshot()).task_type(task.type)
         if tt is None or not isinstance(raw, dict):
-            raise BadRequest(OUTPUT_INVALID_MESSAGE)
+            raise InvalidOutput(OUTPUT_INVALID_MESSAGE)
         shapes = tt.output_shape | provider.spec.optional_output_shape
         out = dict(raw)
         for slot, desc in shapes.items():
             if desc.type.is_file and slot in out:
                 out[slot] = await self._store_files(task, slot, out[slot])
-        validated = validate_output(tt, provider.spec, out)
+        try:
+            validated = validate_output(tt, provider.spec, out)
+        except BadRequest as exc:  # the api answers an ExApp's bad result with 400; here it fails
+            raise InvalidOutput(exc.message) from exc
         ids = output_file_ids(tt, provider.spec, validated)
         await self.files.check_outputs(ids)
         return validated, ids

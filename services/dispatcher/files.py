@@ -6,8 +6,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from services.dispatcher.provider_interface import ProviderError
-from shared.errors import BadRequest
+from services.dispatcher.provider_interface import InvalidOutput, ProviderError
 from shared.filestore import FileStore
 from shared.keys import Keys
 from shared.tasks import Task
@@ -41,10 +40,10 @@ class DispatcherFiles:
                 rec = await self.store.put_bytes(bytes(data), owner="", name=name,
                                                  origin="output")
         except OSError as exc:  # e.g. a returned Path that does not exist: invalid output
-            raise BadRequest(OUTPUT_INVALID_MESSAGE) from exc
+            raise InvalidOutput(OUTPUT_INVALID_MESSAGE) from exc
         return rec.id
 
     async def check_outputs(self, file_ids: list[int]) -> None:
         for fid in file_ids:
             if await self.store.get(fid) is None:
-                raise BadRequest(OUTPUT_INVALID_MESSAGE)
+                raise InvalidOutput(OUTPUT_INVALID_MESSAGE)

@@ -36,6 +36,10 @@ class ProviderError(TaskProcError):
         self.user_message = user_message
 
 
+class InvalidOutput(TaskProcError):
+    """A provider's output does not fit the task type's output shape; the task fails."""
+
+
 class ProviderContext(Protocol):
     """What the dispatcher gives a provider while it works on one task."""
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from services.fileproxy import downloads, uploads
 from shared.http.context import SETTINGS, services_ctx
 from shared.http.metrics import instrument
-from shared.http.routes import Handler, add_routes
+from shared.http.routes import Access, Route, add_routes
 from shared.http.security import ocs_middleware
 from shared.settings import Settings
 
@@ -20,13 +20,18 @@ _USER_FILE = r"/tasks/{taskId:\d+}/file/{fileId:\d+}"
 _SEED_FILE = r"/task/{taskId:\d+}/file/{fileId:\d+}"
 _PROVIDER_FILE = r"/tasks_provider/{taskId:\d+}/file/{fileId:\d+}"
 
-# (method, path under /taskprocessing, handler), served under the v2 and v1 prefixes.
-FILE_ROUTES: list[tuple[str, str, Handler]] = [
-    *[(m, _USER_FILE, downloads.user_file) for m in ("GET", "HEAD")],
-    *[(m, _SEED_FILE, downloads.user_file) for m in ("GET", "HEAD")],        # seed alias
-    *[(m, _PROVIDER_FILE, downloads.provider_file) for m in ("GET", "HEAD")],
-    ("POST", r"/tasks_provider/{taskId:\d+}/file", uploads.provider_upload),
-    ("POST", "/files", uploads.user_upload),                                  # extension
+_READ = ("GET", "HEAD")
+
+# Served under the v2 and v1 /taskprocessing prefixes. Downloads need no OCS-APIRequest header
+# (browsers follow links); uploads stream their body, so only the query is parsed.
+FILE_ROUTES: list[Route] = [
+    *[Route(m, _USER_FILE, downloads.user_file, Access.USER, csrf=False) for m in _READ],
+    *[Route(m, _SEED_FILE, downloads.user_file, Access.USER, csrf=False)  # seed alias
+      for m in _READ],
+    *[Route(m, _PROVIDER_FILE, downloads.provider_file, Access.EXAPP) for m in _READ],
+    Route("POST", r"/tasks_provider/{taskId:\d+}/file", uploads.provider_upload, Access.EXAPP,
+          body=False),
+    Route("POST", "/files", uploads.user_upload, Access.USER, body=False),  # extension
 ]
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from services.fileproxy.send import send_file
 from shared.errors import NotFound
 from shared.http.context import SERVICES, Services
-from shared.http.security import Access, access, principal
+from shared.http.security import principal
 
 
 def _ids(request: web.Request) -> tuple[int, int]:
@@ -28,7 +28,6 @@ async def _serve(request: web.Request, svc: Services, task_id: int,
     return await send_file(request, record, svc.files.path(file_id))
 
 
-@access(Access.USER, csrf=False)
 async def user_file(request: web.Request) -> web.StreamResponse:
     """GET /tasks/{taskId}/file/{fileId} (and the seed's /task/…): the task's owner only."""
     svc = request.app[SERVICES]
@@ -38,7 +37,6 @@ async def user_file(request: web.Request) -> web.StreamResponse:
     return await _serve(request, svc, task_id, file_id)
 
 
-@access(Access.EXAPP)
 async def provider_file(request: web.Request) -> web.StreamResponse:
     """GET /tasks_provider/{taskId}/file/{fileId}: any task, as in Nextcloud."""
     svc = request.app[SERVICES]

@@ -12,8 +12,7 @@ import time
 from aiohttp import web
 
 from shared.http.context import SERVICES
-from shared.http.routes import Handler
-from shared.http.security import Access, access
+from shared.http.routes import Access, Handler, Route, add_routes
 from shared.metrics import Metrics
 from shared.probes import PROBE_ROUTES, PROBES, Probes
 
@@ -61,7 +60,6 @@ def instrument(app: web.Application, role: str) -> Metrics:
     app[PROBES] = Probes(metrics, lambda: app[SERVICES])
     app.middlewares.insert(0, http_metrics)
     have = {r.canonical for r in app.router.resources()}
-    for path, handler in PROBE_ROUTES:
-        if path not in have:
-            app.router.add_get(path, access(Access.PUBLIC, csrf=False)(handler), allow_head=False)
+    add_routes(app, [Route("GET", path, handler, Access.PUBLIC, csrf=False)
+                     for path, handler in PROBE_ROUTES if path not in have], prefixes=("",))
     return metrics

@@ -7,50 +7,26 @@ then the CSRF rule (OCS-APIRequest header, or Bearer / AppAPI credentials).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from enum import StrEnum
 
 from aiohttp import web
 
-from shared.errors import CSRFCheckFailed, ExAppRequired, NotLoggedIn, OCSError
+from shared.errors import CSRFCheckFailed, ExAppRequired, Forbidden, NotLoggedIn, OCSError
 from shared.http import ocs
 from shared.http.auth import GUEST, Principal
 from shared.http.context import SERVICES
 from shared.http.params import PARAMS, read_params
-from shared.http.routes import Handler
+from shared.http.routes import Access, Handler, Route, rule_of
 
 log = logging.getLogger(__name__)
 PRINCIPAL = web.RequestKey("principal", Principal)
-
-
-class Access(StrEnum):
-    USER = "user"          # NoAdminRequired
-    GUEST_OK = "guest_ok"  # users, and guests when the setting allows them
-    PUBLIC = "public"      # anyone (capabilities)
-    EXAPP = "exapp"        # ExAppRequired
-    ADMIN = "admin"        # admin users only
-
-
-def access(level: Access, csrf: bool = True, body: bool = True) -> Callable[[Handler], Handler]:
-    """Declare a handler's access rule (and whether it needs the CSRF header).
-
-    `body=False`: parameters come from the query only and the body is left unread, for handlers
-    that stream it (uploads).
-    """
-    def mark(fn: Handler) -> Handler:
-        fn.access = level  # type: ignore[attr-defined]
-        fn.csrf = csrf  # type: ignore[attr-defined]
-        fn.body = body  # type: ignore[attr-defined]
-        return fn
-    return mark
 
 
 def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-def _check(request: web.Request, handler: Handler, who: Principal | None) -> Principal:
-    level = getattr(handler, "access", Access.USER)
+def _check(request: web.Request, rule: Route, who: Principal | None) -> Principal:
+    level = rule.access
     settings = request.app[SERVICES].settings
     if level is Access.EXAPP:
         if who is None or not who.app_api:
@@ -62,9 +38,9 @@ def _check(request: web.Request, handler: Handler, who: Principal | None) -> Pri
         else:
             raise NotLoggedIn()
     if level is Access.ADMIN and not who.admin:
-        raise OCSError("Logged in account must be an admin", 403)
+        raise Forbidden("Logged in account must be an admin")
     csrf_ok = (request.headers.get("OCS-APIRequest", "") != "" or who.bearer or who.app_api)
-    if getattr(handler, "csrf", True) and not csrf_ok:
+    if rule.csrf and not csrf_ok:
         raise CSRFCheckFailed()
     return who
 
@@ -82,15 +58,16 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         raise request.match_info.http_exception
     try:
         who = await request.app[SERVICES].auth.authenticate(request)
-        request[PRINCIPAL] = _check(request, handler, who)
-        request[PARAMS] = (await read_params(request) if getattr(handler, "body", True)
+        rule = rule_of(request)
+        request[PRINCIPAL] = _check(request, rule, who)
+        request[PARAMS] = (await read_params(request) if rule.body
                            else ocs.query_params(request.query))
         return await handler(request)
     except OCSError as exc:
-        data = {"message": exc.message}
-        if exc.status == 403:
-            return ocs.render(request, 403, [], message=exc.message, params=request[PARAMS])
-        return ocs.render(request, exc.status, data, headers=exc.headers, params=request[PARAMS])
+        return ocs.render(request, exc.status, {"message": exc.message}, headers=exc.headers,
+                          params=request[PARAMS])
+    except Forbidden as exc:
+        return ocs.render(request, 403, [], message=exc.message, params=request[PARAMS])
     except NotLoggedIn:
         return ocs.render(request, 401, [], message="Current user is not logged in",
                           ocs_code=997, params=request[PARAMS])
