@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from services import admin, ops, roles
-from shared.settings import Settings
+from shared.settings import Settings, SettingsInvalid
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +27,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsInvalid as exc:  # one line naming the variable, no traceback
+        print(f"taskproc: {exc}", file=sys.stderr)
+        return 2
     runners: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "api": roles.run_api, "dispatcher": roles.run_dispatcher,
         "fileproxy": roles.run_fileproxy, "run": roles.run_dev}

@@ -2,22 +2,44 @@
 
 Every setting is an env var `TASKPROC_<NAME>` (nested models: `TASKPROC_<MODEL>__<FIELD>`, with
 JSON for lists and maps). `REDIS_URL` is accepted as an alias of `TASKPROC_REDIS_URL`.
+pydantic-settings reads the variables; `Settings(...)` alone reads none (tests build it from
+values), `Settings.from_env()` reads them. A bad value raises `SettingsInvalid`, whose message
+names the variable in one line.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from shared.settings_engines import EngineSettings
 from shared.settings_openai import OpenAISettings
 
 PREFIX = "TASKPROC_"
+DELIMITER = "__"
+NOT_SETTINGS = ("TASKPROC_TEST_",)
+"""Variables of the test harness, not of the service (never rejected as unknown)."""
+
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("taskproc_environ", default=None)
+
+
+class SettingsInvalid(ValueError):
+    """A variable that does not hold a valid value; the message names it (one line each)."""
 
 
 class RateLimitSettings(BaseModel):
@@ -34,12 +56,15 @@ class RateLimitSettings(BaseModel):
     """When Redis errors in the limiter, let the request through (True) or refuse it."""
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything a taskproc process needs to know."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix=PREFIX, env_nested_delimiter=DELIMITER,
+        case_sensitive=False, populate_by_name=True)
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias=AliasChoices(
+        "redis_url", "taskproc_redis_url", "redis_url_alias"))
     redis_sentinels: list[str] = Field(default_factory=list)
     """host:port of each sentinel; when set, redis_url's host is ignored."""
     redis_sentinel_master: str = "mymaster"
@@ -97,24 +122,91 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build from `TASKPROC_*` variables; keyword overrides win (used by tests)."""
         env = os.environ if environ is None else environ
-        data: dict[str, Any] = {}
-        if env.get("REDIS_URL"):
-            data["redis_url"] = env["REDIS_URL"]
-        for key, raw in env.items():
-            if not key.startswith(PREFIX):
-                continue
-            path = key[len(PREFIX):].lower().split("__")
-            target = data
-            for part in path[:-1]:
-                target = target.setdefault(part, {})
-            target[path[-1]] = _parse_value(raw)
-        data.update(overrides)
-        return cls.model_validate(data)
+        _reject_unknown(env)
+        token = _ENVIRON.set(env)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise SettingsInvalid("; ".join(_lines(exc))) from None
+        except SettingsError as exc:
+            raise SettingsInvalid(_settings_error(exc, env)) from None
+        finally:
+            _ENVIRON.reset(token)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword values first, then the mapping given to `from_env`; no .env, no secrets."""
+        environ = _ENVIRON.get()
+        if environ is None:
+            return (init_settings,)
+        return (init_settings, _MappingSource(settings_cls, environ))
 
 
-def _parse_value(raw: str) -> Any:
-    """JSON lists/maps as JSON, comma lists for sentinels, plain strings otherwise."""
-    s = raw.strip()
-    if s[:1] in ("[", "{"):
-        return orjson.loads(s)
-    return raw
+class _MappingSource(EnvSettingsSource):
+    """The environment source reading a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        # REDIS_URL is an alias; empty means unset (a compose file may pass it through empty).
+        alias = self._environ.pop("REDIS_URL", "")
+        if alias:
+            self._environ["REDIS_URL_ALIAS"] = alias
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty,
+                              self.env_parse_none_str)
+
+
+def _reject_unknown(environ: Mapping[str, str]) -> None:
+    """A misspelt TASKPROC_ variable is an error, not a silently ignored setting."""
+    fields = set(Settings.model_fields)
+    for key in environ:
+        upper = key.upper()
+        if not upper.startswith(PREFIX) or upper.startswith(NOT_SETTINGS):
+            continue
+        if upper[len(PREFIX):].split(DELIMITER)[0].lower() not in fields:
+            raise SettingsInvalid(f"{key}: not a taskproc setting (see shared/settings.py)")
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The variable that feeds a validation error's location."""
+    head = str(loc[0]) if loc else ""
+    if head in ("redis_url", "taskproc_redis_url", "redis_url_alias"):
+        return "TASKPROC_REDIS_URL (or REDIS_URL)"
+    field = Settings.model_fields.get(head)
+    kind = field.annotation if field is not None else None
+    nested = isinstance(kind, type) and issubclass(kind, BaseModel)
+    parts = [str(p) for p in loc[:2]] if nested and len(loc) > 1 else [head]
+    return PREFIX + DELIMITER.join(parts).upper()
+
+
+def _lines(exc: ValidationError) -> Iterator[str]:
+    for err in exc.errors(include_url=False, include_input=False):
+        yield f"{_variable(err['loc'])}: {err['msg']}"
+
+
+def _settings_error(exc: SettingsError, environ: Mapping[str, str]) -> str:
+    """pydantic-settings' JSON failures name the field; say the variable and the JSON error."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    field = PREFIX + found.group(1).upper() if found else PREFIX
+    names = sorted(k.upper() for k, v in environ.items() if _feeds(k.upper(), field)
+                   and (k.upper() == field or v.strip()[:1] in ("[", "{")) and not _is_json(v))
+    return (f"{', '.join(names) or field}: not valid JSON, which lists and maps must be "
+            f"({exc.__cause__ or exc})")
+
+
+def _feeds(name: str, field: str) -> bool:
+    return name == field or name.startswith(field + DELIMITER)
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
