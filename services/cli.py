@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from services import admin, ops, roles
+from services import admin, ops, roles, runfile
 from shared.settings import Settings, SettingsInvalid
 
 
@@ -28,10 +29,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        # `run` chooses its Redis itself; everything else may use the one `run` recorded
+        where = None if args.cmd == "run" else runfile.source(os.environ)
+        settings = Settings.from_env(**(where.overrides if where else {}))
     except SettingsInvalid as exc:  # one line naming the variable, no traceback
         print(f"taskproc: {exc}", file=sys.stderr)
         return 2
+    except runfile.NoServer as exc:
+        print(f"taskproc: {exc}", file=sys.stderr)
+        return 1
+    if where is not None:
+        print(where.line, file=sys.stderr, flush=True)
     runners: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "api": roles.run_api, "dispatcher": roles.run_dispatcher,
         "fileproxy": roles.run_fileproxy, "run": roles.run_dev}

