@@ -14,6 +14,7 @@ import base64
 import random
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -139,22 +140,28 @@ async def bench_pickup(url: str) -> dict[str, Any]:
 
 
 async def count_commands(url: str, enqueue: Any, queues: list[str],
-                         n: int = 200) -> tuple[float, float]:
-    """(client-sent, all incl. inside scripts) commands per task over n tasks, from MONITOR.
+                         n: int = 200) -> dict[str, Any]:
+    """Commands per task over n tasks, from MONITOR: `sent` by clients, `all` including those
+    run inside Lua scripts, `by_name` (sent, inside) per command, and `usec`: Redis CPU time per
+    task from INFO commandstats (each sent command at its type's mean time; a script's time
+    includes the commands inside it, which are not counted again).
 
     The commands of the client that waits for the queue to drain are left out.
     """
     monitor, waiter = aioredis.Redis.from_url(url), aioredis.Redis.from_url(url)
     skip = str((await waiter.client_info())["addr"])
-    seen = {"sent": 0, "inside": 0}
+    sent: Counter[str] = Counter()
+    inside: Counter[str] = Counter()
+    await waiter.config_resetstat()
     async with monitor.monitor() as mon:
         async def tally() -> None:
             async for cmd in mon.listen():
                 addr = f"{cmd.get('client_address')}:{cmd.get('client_port')}"
+                name = cmd["command"].split(" ", 1)[0].upper()
                 if cmd["client_type"] == "lua":
-                    seen["inside"] += 1
-                elif addr != skip and not cmd["command"].upper().startswith("MONITOR"):
-                    seen["sent"] += 1
+                    inside[name] += 1
+                elif addr != skip and name != "MONITOR":
+                    sent[name] += 1
         counter = asyncio.create_task(tally())
         for i in range(n):
             await enqueue(i)
@@ -162,9 +169,15 @@ async def count_commands(url: str, enqueue: Any, queues: list[str],
         await waiter.ping()  # a last command of ours: MONITOR has shown everything before it
         await asyncio.sleep(0.2)
         counter.cancel()
+    stats = await waiter.info("commandstats")
     await monitor.aclose()
     await waiter.aclose()
-    return seen["sent"] / n, (seen["sent"] + seen["inside"]) / n
+    per_call = {k.removeprefix("cmdstat_").split("|")[0].upper(): float(v["usec_per_call"])
+                for k, v in stats.items()}
+    usec = sum(per_call.get(name, 0.0) * c for name, c in sent.items())
+    return {"sent": sum(sent.values()) / n, "all": (sum(sent.values()) + sum(inside.values())) / n,
+            "usec": usec / n,
+            "by_name": {k: (sent[k] / n, inside[k] / n) for k in sorted(set(sent) | set(inside))}}
 
 
 async def drain(r: aioredis.Redis, keys: list[str]) -> None:
@@ -189,7 +202,8 @@ async def run_burst(url: str, enqueue: Any, queues: list[str]) -> float:
     return NOOP_TASKS / elapsed
 
 
-async def bench_throughput(url: str) -> dict[str, Any]:
+async def bench_throughput(url: str, parts: str = "cd") -> dict[str, Any]:
+    """(c) burst throughput and (d) commands per task, ours then stock arq's."""
     r = aioredis.Redis.from_url(url)
     await r.flushdb()
     store, keys = TaskStore(r, Keys()), Keys()
@@ -201,9 +215,12 @@ async def bench_throughput(url: str) -> dict[str, Any]:
                              custom_id="", inputs={"input": "x"}, webhook_uri=None,
                              webhook_method=None, include_watermark=True, expected_runtime=1)
     queues = [keys.scheduled("core:text2text:summary"), keys.leases, keys.queue]
+    out: dict[str, Any] = {}
     try:
-        mine = await run_burst(url, ours, queues)
-        mine_cmds = await count_commands(url, ours, queues)
+        if "c" in parts:
+            out["ours"] = await run_burst(url, ours, queues)
+        if "d" in parts:
+            out["ours_cmds"] = await count_commands(url, ours, queues)
     finally:
         stop(*ds)
     await r.flushdb()
@@ -214,16 +231,18 @@ async def bench_throughput(url: str) -> dict[str, Any]:
     async def stock(n: int) -> None:
         await pool.enqueue_job("noop", n)
     try:
-        theirs = await run_burst(url, stock, ["arq:queue"])
-        theirs_cmds = await count_commands(url, stock, ["arq:queue"])
+        if "c" in parts:
+            out["base"] = await run_burst(url, stock, ["arq:queue"])
+        if "d" in parts:
+            out["base_cmds"] = await count_commands(url, stock, ["arq:queue"])
     finally:
         stop(*ws)
         await pool.aclose()
         await r.aclose()
-    return {"ours": mine, "base": theirs, "ours_cmds": mine_cmds, "base_cmds": theirs_cmds}
+    return out
 
 
-def report(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> None:
+def report_schedule(a: dict[str, Any]) -> None:
     o, s = a["ours"], a["base"]
     print("(a) /schedule, one api process vs bare aiohttp + one Redis write "
           f"({RUNS}x{REQUESTS} requests, {CONCURRENCY} in flight, median of runs)")
@@ -232,32 +251,54 @@ def report(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> None:
     print(f"    bare handler : {s['rps']:8.0f} req/s   p50 {s['p50']:6.2f} ms   p99 "
           f"{s['p99']:6.2f} ms")
     print(f"    ratio        : {o['rps'] / s['rps']:.2f}x throughput of the bare handler")
+
+
+def report_pickup(b: dict[str, Any]) -> None:
     mo, mt = b["ours"], b["base"]
     print(f"(b) pickup latency, schedule -> provider start ({SAMPLES} samples each)")
     print(f"    taskproc     : p50 {pct(mo, 50):7.2f} ms   p99 {pct(mo, 99):7.2f} ms")
     print(f"    stock arq    : p50 {pct(mt, 50):7.2f} ms   p99 {pct(mt, 99):7.2f} ms")
     print(f"    ratio        : {pct(mt, 50) / pct(mo, 50):.1f}x faster at p50")
-    tr, ar = c["ours"], c["base"]
-    print(f"(c) no-op throughput, {NOOP_TASKS} tasks, two worker processes each")
-    print(f"    taskproc     : {tr:8.0f} tasks/s")
-    print(f"    stock arq    : {ar:8.0f} jobs/s")
-    print(f"    ratio        : {tr / ar:.2f}x")
-    (os_, oa), (as_, aa) = c["ours_cmds"], c["base_cmds"]
-    print("(d) Redis commands per task lifecycle (200 tasks under MONITOR; idle polling included)")
-    print(f"    taskproc     : {os_:6.1f} sent by clients, {oa:6.1f} with those inside Lua scripts")
-    print(f"    stock arq    : {as_:6.1f} sent by clients, {aa:6.1f} with those inside Lua scripts")
 
 
-async def main() -> None:
+def report_throughput(c: dict[str, Any], detail: bool = False) -> None:
+    if "ours" in c:
+        tr, ar = c["ours"], c["base"]
+        print(f"(c) no-op throughput, {NOOP_TASKS} tasks, two worker processes each")
+        print(f"    taskproc     : {tr:8.0f} tasks/s")
+        print(f"    stock arq    : {ar:8.0f} jobs/s")
+        print(f"    ratio        : {tr / ar:.2f}x")
+    if "ours_cmds" not in c:
+        return
+    print("(d) Redis work per task lifecycle (200 tasks under MONITOR; idle polling included;"
+          " CPU: INFO commandstats)")
+    for who, m in (("taskproc", c["ours_cmds"]), ("stock arq", c["base_cmds"])):
+        print(f"    {who:<13}: {m['sent']:6.1f} sent by clients, {m['all']:6.1f} with those "
+              f"inside Lua scripts, {m['usec']:6.1f} us Redis CPU")
+        if detail:
+            for name, (snt, ins) in m["by_name"].items():
+                print(f"        {name:<18} {snt:6.2f} sent {ins:6.2f} inside scripts")
+
+
+async def main(parts: str = "abcd", detail: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp, private_redis(Path(tmp)) as url:
-        a = await bench_schedule(url)
-        r = aioredis.Redis.from_url(url)
-        await r.flushdb()
-        await r.aclose()
-        b = await bench_pickup(url)
-        c = await bench_throughput(url)
-    report(a, b, c)
+        if "a" in parts:
+            a = await bench_schedule(url)
+            r = aioredis.Redis.from_url(url)
+            await r.flushdb()
+            await r.aclose()
+            report_schedule(a)
+        if "b" in parts:
+            report_pickup(await bench_pickup(url))
+        if "c" in parts or "d" in parts:
+            report_throughput(await bench_throughput(url, parts), detail)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import argparse
+    cli = argparse.ArgumentParser(prog="python -m bench.core",
+                                  description="Core benchmarks; parts a b c d (default all).")
+    cli.add_argument("parts", nargs="*", choices=["a", "b", "c", "d"], default=[])
+    cli.add_argument("--detail", action="store_true", help="(d) per command")
+    ns = cli.parse_args()
+    asyncio.run(main("".join(ns.parts) or "abcd", ns.detail))
