@@ -13,13 +13,14 @@ import orjson
 from redis.asyncio import Redis
 
 from services.admin import _with
+from services.dispatcher.jobs import job_state
 from shared.housekeeping import delete_old_tasks
 from shared.keys import Keys
 from shared.metrics import queue_figures, task_types
 from shared.settings import Settings
-from shared.store import OWNER_ANY
+from shared.store import OPERATOR
 from shared.stores import Stores
-from shared.tasks import Status, Task
+from shared.tasks import Status, Task, TaskField
 
 
 def add_commands(sub: Any) -> None:
@@ -62,7 +63,7 @@ def _matches(task: Task, args: argparse.Namespace, status: Status | None) -> boo
     return ((status is None or task.status is status)
             and (args.task_type is None or task.type == args.task_type)
             and (args.user is None or task.user_id == args.user)
-            and (args.app is None or task.raw.get("appId") == args.app))
+            and (args.app is None or task.app_id == args.app))
 
 
 async def _newest(redis: Redis, keys: Keys, index: str, batch: int = 200) -> AsyncIterator[Task]:
@@ -80,11 +81,11 @@ async def _newest(redis: Redis, keys: Keys, index: str, batch: int = 200) -> Asy
 
 
 def _line(task: Task) -> str:
-    r = task.raw
-    updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(r.get("lastUpdated", 0))))
+    updated = time.strftime("%Y-%m-%d %H:%M:%S",
+                            time.localtime(task.int_field(TaskField.LAST_UPDATED) or 0))
     return "\t".join([str(task.id), task.status.value.removeprefix("STATUS_"), task.type,
-                      task.user_id or "-", r.get("appId", ""), r.get("provider", "-"),
-                      f"attempt={r.get('attempt', '0')}", updated])
+                      task.user_id or "-", task.app_id, task.provider_id or "-",
+                      f"attempt={task.attempt}", updated])
 
 
 async def task_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -108,15 +109,11 @@ async def task_show(settings: Settings, args: argparse.Namespace) -> int:
         if task is None:
             print(f"task {args.task_id} not found")
             return 1
-        job = f"{st.keys.p}:run:{task.id}:{task.raw.get('gen', '0')}"
-        async with st.redis.pipeline(transaction=False) as pipe:
-            pipe.zscore(st.keys.queue, job)
-            pipe.exists(st.keys.arq_in_progress(job))
-            pipe.smembers(st.keys.task_files(task.id))
-            queued, in_progress, files = await pipe.execute()
+        job, queued, in_progress = await job_state(st.redis, st.keys, task.id, task.gen)
+        files = await st.redis.smembers(st.keys.task_files(task.id))  # type: ignore[misc]
         for name, value in sorted(task.raw.items()):
             print(f"{name}: {value}")
-        print(f"arq job: {job} queued={queued is not None} in_progress={bool(in_progress)}")
+        print(f"job: {job} queued={queued} in_progress={in_progress}")
         print(f"files: {sorted(int(f) for f in files)}")
         return 0
     return await _with(settings, go)
@@ -124,7 +121,7 @@ async def task_show(settings: Settings, args: argparse.Namespace) -> int:
 
 async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
     async def go(st: Stores) -> int:
-        task = await st.tasks.cancel(args.task_id, OWNER_ANY)
+        task = await st.tasks.cancel(args.task_id, OPERATOR)
         if task is None:
             print(f"task {args.task_id} not found")
             return 1

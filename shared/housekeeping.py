@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.filestore import FileStore
-from shared.store import OWNER_ANY, TaskStore
+from shared.store import OPERATOR, TaskStore
 
 
 async def delete_old_tasks(store: TaskStore, files: FileStore, cutoff: int, *,
@@ -16,15 +16,15 @@ async def delete_old_tasks(store: TaskStore, files: FileStore, cutoff: int, *,
     if dry_run:
         ids = await store.old_task_ids(cutoff, 10**9)
         tasks = [await store.get(i) for i in ids]
-        return sum(1 for t in tasks if t is not None and t.raw.get("allowCleanup", "1") == "1")
+        return sum(1 for t in tasks if t is not None and t.allow_cleanup)
     deleted = 0
     while ids := await store.old_task_ids(cutoff, batch):
         for task_id in ids:
             task = await store.get(task_id)
-            if task is not None and task.raw.get("allowCleanup", "1") != "1":
+            if task is not None and not task.allow_cleanup:
                 await store.redis.zrem(store.keys.tasks_updated, str(task_id))
                 continue
-            released = await store.delete(task_id, OWNER_ANY)
+            released = await store.delete(task_id, OPERATOR)
             if released is not None:
                 deleted += 1
                 await files.release(released)

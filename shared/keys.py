@@ -1,15 +1,19 @@
 """Every Redis key taskproc uses, named once, under one configurable prefix.
 
-`redis-cli --scan --pattern 'tp:*'` shows the whole data model (see docs/redis.md).
+`redis-cli --scan --pattern 'tp:*'` shows the whole data model (see docs/redis.md). A task's
+own keys carry its id as a hash tag (`{42}`), so they share a Redis Cluster slot. The Lua
+scripts get their keys through KEYS; the prelude shared/lua/common.lua builds the same names
+for keys that depend on what a script reads (tests/state/test_keys.py holds both to one
+format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
 
     {p}:task:seq                       STRING  last task id (INCR)
-    {p}:task:{id}                      HASH    one task (fields: shared.tasks.TaskField)
+    {p}:task:{<id>}                    HASH    one task (fields: shared.tasks.TaskField)
     {p}:tasks:user:{uid}               ZSET    task ids of a user, score = scheduledAt
     {p}:tasks:updated                  ZSET    every task id, score = lastUpdated (cleanup)
     {p}:tasks:scheduled:{type}         ZSET    scheduled tasks of a type, score = order (ms)
     {p}:tasks:running:{type}           ZSET    running tasks of a type, score = lease expiry (ms)
     {p}:leases                         ZSET    every running task, score = lease expiry (ms)
-    {p}:queue                          ZSET    the arq queue (arq's own job keys: arq:job:*)
+    {p}:queue                          ZSET    the dispatchers' job queue (dispatcher/jobs.py)
     {p}:chan:wake                      PUBSUB  dispatchers wake on it after an enqueue
     {p}:chan:ready                     PUBSUB  a task became claimable by an external provider
     {p}:chan:task                      PUBSUB  task events (cancel, finished): "{id} {status}"
@@ -26,7 +30,7 @@
     {p}:file:seq                       STRING  last file id (INCR)
     {p}:file:{id}                      HASH    file metadata (owner, size, sha256, mime, name…)
     {p}:files:unreferenced             ZSET    upload file ids no task references, score = expiry
-    {p}:task:{id}:files                SET     file ids referenced by a task (input and output)
+    {p}:task:{<id>}:files              SET     file ids referenced by a task (input and output)
     {p}:rl:*                           (limits) rate-limit windows
 """
 
@@ -56,10 +60,10 @@ class Keys:
         self.rate_limit_prefix = f"{prefix}:rl"
 
     def task(self, task_id: int | str) -> str:
-        return f"{self.p}:task:{task_id}"
+        return f"{self.p}:task:{{{task_id}}}"
 
     def task_files(self, task_id: int | str) -> str:
-        return f"{self.p}:task:{task_id}:files"
+        return f"{self.p}:task:{{{task_id}}}:files"
 
     def user_tasks(self, user_id: str) -> str:
         return f"{self.p}:tasks:user:{user_id}"
@@ -84,16 +88,3 @@ class Keys:
 
     def file(self, file_id: int | str) -> str:
         return f"{self.p}:file:{file_id}"
-
-    @staticmethod
-    def arq_job(job_id: str) -> str:
-        """arq's own job key (arq 0.28 does not let us prefix it)."""
-        return f"arq:job:{job_id}"
-
-    @staticmethod
-    def arq_in_progress(job_id: str) -> str:
-        return f"arq:in-progress:{job_id}"
-
-    @staticmethod
-    def arq_retry(job_id: str) -> str:
-        return f"arq:retry:{job_id}"

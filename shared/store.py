@@ -1,19 +1,24 @@
-"""Task state in Redis: every change is one Lua script (shared/lua), reads are plain commands."""
+"""Task state in Redis: every change is one Lua script (shared/lua), reads are plain commands.
+
+Changes answer typed outcomes: a Task (None: nothing there for the caller), a `Change`, a
+`Renewal`, `Claims`, `Expired` or the file ids of a deleted task.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
 from shared.keys import Keys
-from shared.scripts import Scripts
-from shared.tasks import Status, Task
+from shared.scripts import Code, Reply, Scripts, text
+from shared.tasks import OPERATOR, Owner, Status, Task, TaskField
 
-OWNER_ANY = "*"
-"""Owner argument for operators: acts on any task."""
+__all__ = ["LEASE_LOST_MESSAGE", "OPERATOR", "Change", "Claim", "Claims", "Expired", "Owner",
+           "Renewal", "TaskStore"]
 
 LEASE_LOST_MESSAGE = ("The task could not be completed because its worker stopped responding "
                       "too many times.")
@@ -29,49 +34,91 @@ class Claim:
     task: Task
 
 
-def _text(v: bytes | str) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+@dataclass(frozen=True)
+class Claims:
+    more: bool
+    """More tasks of the requested types are waiting."""
+    claims: list[Claim]
 
 
-def owner_arg(user_id: str | None) -> str:
-    """The owner argument of the scripts: a user id, or '' for guests (tasks without user)."""
-    return user_id if user_id is not None else ""
+@dataclass(frozen=True)
+class Change:
+    """A progress report or result: `applied` when the lease holder's call changed the task;
+    `task` as it is now, when asked for."""
+
+    applied: bool
+    task: Task | None
+
+
+@dataclass(frozen=True)
+class Expired:
+    requeued: list[int]
+    failed: list[int]
+
+
+class Renewal(StrEnum):
+    HELD = "held"    # the lease was extended
+    LOST = "lost"    # another claim holds the task now
+    ENDED = "ended"  # the task is no longer running (cancelled, finished, requeued)
+    GONE = "gone"    # the task was deleted
+
+
+def _ids(values: list[Any]) -> list[int]:
+    return [int(text(v)) for v in values]
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
 
 
 class TaskStore:
     """Reads and atomic writes of tasks."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, hooks_queue: str | None = None) -> None:
         self.redis = redis
         self.keys = keys
-        self.scripts = Scripts(redis, keys.p)
+        self.scripts = Scripts(redis, keys, hooks_queue)
 
     async def schedule(self, *, task_type: str, user_id: str | None, app_id: str,
                        custom_id: str, inputs: dict[str, Any], webhook_uri: str | None,
                        webhook_method: str | None, include_watermark: bool,
                        expected_runtime: int, file_ids: list[int] = (),  # type: ignore[assignment]
-                       guest: str | None = None) -> Task:
-        raw = await self.scripts.run(
-            "schedule", task_type, user_id or "", "1" if user_id is not None else "0", app_id,
-            custom_id, orjson.dumps(inputs), webhook_uri or "", webhook_method or "",
-            "1" if include_watermark else "0", int(expected_runtime),
-            ",".join(str(i) for i in file_ids), guest or "")
-        return Task.from_redis(raw)
+                       guest: str | None = None, exapp: str | None = None,
+                       external: bool = False) -> Task:
+        """Create a task for a user, else for a guest address, else for an ExApp without user.
+        `external`: an external provider serves the type (waiting claims are woken)."""
+        owner = (Owner.user(user_id) if user_id is not None else Owner.guest(guest)
+                 if guest is not None else Owner.exapp(exapp or ""))
+        fields = {TaskField.APP_ID: app_id, TaskField.CUSTOM_ID: custom_id,
+                  TaskField.INPUT: orjson.dumps(inputs).decode(),
+                  TaskField.INCLUDE_WATERMARK: _flag(include_watermark),
+                  TaskField.ALLOW_CLEANUP: "1"}
+        if webhook_uri:
+            fields[TaskField.WEBHOOK_URI] = webhook_uri
+        if webhook_method:
+            fields[TaskField.WEBHOOK_METHOD] = webhook_method
+        pairs = [x for f, v in fields.items() for x in (f.value, v)] + owner.fields()
+        reply = await self.scripts.run(
+            "schedule", [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else ""],
+            task_type, int(expected_runtime), ",".join(str(i) for i in file_ids),
+            _flag(external), *pairs)
+        task_id, sec = _ids(reply.data)
+        created = dict(zip(pairs[0::2], pairs[1::2], strict=True)) | {
+            TaskField.ID: str(task_id), TaskField.TYPE: task_type,
+            TaskField.STATUS: Status.SCHEDULED.value, TaskField.SCHEDULED_AT: str(sec),
+            TaskField.LAST_UPDATED: str(sec),
+            TaskField.COMPLETION_EXPECTED_AT: str(sec + int(expected_runtime)),
+            TaskField.ATTEMPT: "0", TaskField.GEN: "1"}
+        return Task({str(k): v for k, v in created.items()})
 
     async def get(self, task_id: int) -> Task | None:
         raw = await self.redis.hgetall(self.keys.task(task_id))  # type: ignore[misc]
         return Task.from_redis(raw) if raw else None
 
-    async def get_owned(self, task_id: int, user_id: str | None,
-                        guest: str | None = None) -> Task | None:
-        """The task if it belongs to the caller. Without a user: only tasks without user
-        made by the same guest address (`guest`) or, for ExApps without user, by no guest."""
+    async def get_owned(self, task_id: int, owner: Owner) -> Task | None:
+        """The task if it belongs to the caller (Owner.owns)."""
         task = await self.get(task_id)
-        if task is None or task.user_id != user_id:
-            return None
-        if user_id is None and task.raw.get("guest") != guest:
-            return None
-        return task
+        return task if task is not None and owner.owns(task) else None
 
     async def list_for_user(self, user_id: str, *, task_type: str | None = None,
                             custom_id: str | None = None,
@@ -84,75 +131,86 @@ class TaskStore:
         tasks = [Task.from_redis(r) for r in rows if r]
         return [t for t in tasks
                 if (task_type is None or t.type == task_type)
-                and (custom_id is None or t.raw.get("customId", "") == custom_id)
-                and (app_id is None or t.raw.get("appId", "") == app_id)]
+                and (custom_id is None or t.custom_id == custom_id)
+                and (app_id is None or t.app_id == app_id)]
 
-    async def cancel(self, task_id: int, owner: str) -> Task | None:
-        raw = await self.scripts.run("cancel", task_id, owner)
-        return Task.from_redis(raw) if raw else None
+    async def cancel(self, task_id: int, owner: Owner) -> Task | None:
+        """Cancel if scheduled or running; the task as it is now, None if not the caller's."""
+        reply = await self.scripts.task("cancel", task_id, owner.kind.value, owner.who)
+        return reply.task
 
-    async def delete(self, task_id: int, owner: str) -> list[int] | None:
+    async def delete(self, task_id: int, owner: Owner) -> list[int] | None:
         """Delete; returns the file ids the task referenced, or None if nothing was deleted."""
-        raw = await self.scripts.run("delete", task_id, owner)
-        return None if raw is None else [int(x) for x in raw]
+        reply = await self.scripts.task("delete", task_id, owner.kind.value, owner.who)
+        return _ids(reply.data) if reply.ok else None
 
     async def claim(self, task_id: int, *, gen: int | None, owner: str, token: str,
                     lease_ms: int, provider_id: str) -> Task | None:
-        raw = await self.scripts.run("claim", task_id, "" if gen is None else gen, owner, token,
-                                     lease_ms, provider_id)
-        return Task.from_redis(raw) if raw else None
+        """Claim a scheduled task (of job generation `gen`); the running task, or None."""
+        reply = await self.scripts.task("claim", task_id, "" if gen is None else gen, owner,
+                                        token, lease_ms, provider_id)
+        return reply.task
 
-    async def renew(self, task_id: int, token: str, lease_ms: int) -> str:
-        res = await self.scripts.run("renew", task_id, token, lease_ms)
-        return res.decode() if isinstance(res, bytes) else str(res)
+    async def renew(self, task_id: int, token: str, lease_ms: int) -> Renewal:
+        reply = await self.scripts.task("renew", task_id, token, lease_ms)
+        if reply.ok:
+            return Renewal.HELD
+        if reply.code is Code.GONE:
+            return Renewal.GONE
+        return Renewal.LOST if text(reply.data[0]) == "lost" else Renewal.ENDED
 
-    async def progress(self, task_id: int, progress: float, *, token: str = "",
-                       lease_ms: int | None = None) -> Task | None:
-        raw = await self.scripts.run("progress", task_id, repr(float(progress)), token,
-                                     "" if lease_ms is None else lease_ms)
-        return Task.from_redis(raw) if raw else None
+    async def progress(self, task_id: int, progress: float, *, token: str,
+                       lease_ms: int | None = None, want_task: bool = False) -> Change | None:
+        """The lease holder's progress (extending the lease by `lease_ms`); None: no task."""
+        reply = await self.scripts.task("progress", task_id, repr(float(progress)), token,
+                                        "" if lease_ms is None else lease_ms,
+                                        _flag(want_task))
+        return _change(reply)
 
-    async def result(self, task_id: int, *, output: dict[str, Any] | None,
+    async def result(self, task_id: int, *, output: dict[str, Any] | None, token: str,
                      error_message: str | None = None, user_message: str | None = None,
-                     failed: bool = False, token: str = "",
-                     complete: bool | None = None,
-                     file_ids: list[int] = ()) -> tuple[bool, Task] | None:  # type: ignore[assignment]
-        """Store a result; returns (accepted, task) or None if the task does not exist.
+                     failed: bool = False, complete: bool | None = None,
+                     file_ids: list[int] = (),  # type: ignore[assignment]
+                     want_task: bool = False) -> Change | None:
+        """The lease holder's result; None when the task does not exist.
 
         `complete` sets progress to 1 (default: on success); pass True for an output that
         failed validation, as Nextcloud does.
         """
         status = Status.FAILED if failed or error_message is not None else Status.SUCCESSFUL
-        raw = await self.scripts.run(
+        reply = await self.scripts.task(
             "result", task_id, status.value,
             orjson.dumps(output) if output is not None and status is Status.SUCCESSFUL else "",
             error_message or "", user_message or "", token,
-            "1" if (status is Status.SUCCESSFUL if complete is None else complete) else "0",
-            ",".join(str(i) for i in file_ids))
-        if raw is None:
-            return None
-        return bool(int(raw[0])), Task.from_redis(raw[1:])
+            _flag(status is Status.SUCCESSFUL if complete is None else complete),
+            ",".join(str(i) for i in file_ids), _flag(want_task))
+        return _change(reply)
 
-    async def expire_leases(self, max_attempts: int, batch: int = 100) -> tuple[list[int],
-                                                                               list[int]]:
-        """Requeue (or fail) tasks whose lease expired; returns (requeued, failed)."""
-        raw = [x.decode() if isinstance(x, bytes) else str(x)
-               for x in await self.scripts.run("expire", max_attempts, batch,
-                                               LEASE_LOST_MESSAGE)]
-        cut = raw.index("|")
-        return [int(x) for x in raw[:cut]], [int(x) for x in raw[cut + 1:]]
+    async def release(self, task_id: int, token: str) -> bool:
+        """Hand a running task back (shutdown); True if this lease held it."""
+        return (await self.scripts.task("release", task_id, token)).ok
+
+    async def requeue(self, task_id: int) -> Task | None:
+        """Operator: run a failed, cancelled or stuck task again (None if not applicable)."""
+        return (await self.scripts.task("requeue", task_id)).task
+
+    async def expire_leases(self, max_attempts: int, batch: int = 100) -> Expired:
+        """Requeue (or fail) tasks whose lease expired."""
+        reply = await self.scripts.run("expire", [], max_attempts, batch, LEASE_LOST_MESSAGE)
+        requeued, failed = reply.data
+        return Expired(_ids(requeued), _ids(failed))
 
     async def claim_next(self, owner: str, count: int, token_base: str,
-                         entries: list[tuple[str, str, int]]) -> tuple[bool, list[Claim]]:
+                         entries: list[tuple[str, str, int]]) -> Claims:
         """Claim up to `count` oldest scheduled tasks of the (type, provider id, lease ms)
-        entries for an external provider; returns (more are waiting, claims)."""
+        entries for an external provider."""
         argv: list[Any] = [owner, count, token_base]
         for entry in entries:
             argv.extend(entry)
-        raw = await self.scripts.run("claim_next", *argv)
-        claims = [Claim(_text(p), _text(t), int(exp), Task.from_redis(fields))
-                  for p, t, exp, fields in raw[1:]]
-        return bool(int(raw[0])), claims
+        more, raw = (await self.scripts.run("claim_next", [], *argv)).data
+        return Claims(bool(int(more)), [
+            Claim(text(p), text(t), int(exp), Task.from_redis(fields))
+            for p, t, exp, fields in raw])
 
     async def queue_counts(self, task_types: list[str]) -> tuple[int, int]:
         """(scheduled, running) tasks of these types."""
@@ -168,27 +226,17 @@ class TaskStore:
         rank = await self.redis.zrank(self.keys.scheduled(task.type), str(task.id))
         return None if rank is None else int(rank)
 
-    async def requeue(self, task_id: int) -> Task | None:
-        """Operator: run a failed, cancelled or stuck task again (None if not applicable)."""
-        raw = await self.scripts.run("requeue", task_id)
-        return Task.from_redis(raw) if raw else None
-
-    async def rescue(self, task_ids: list[int]) -> list[int]:
-        """New jobs for scheduled tasks whose job is gone or stuck in a dead worker."""
-        if not task_ids:
-            return []
-        return [int(x) for x in await self.scripts.run("rescue", *task_ids)]
-
     async def waiting_since(self, task_type: str, before_ms: int, limit: int = 100) -> list[int]:
         """Scheduled tasks of a type that have waited since before `before_ms`, oldest first."""
         ids = await self.redis.zrangebyscore(self.keys.scheduled(task_type), "-inf", before_ms,
                                              start=0, num=limit)
         return [int(i) for i in ids]
 
-    async def release(self, task_id: int, token: str) -> bool:
-        return bool(await self.scripts.run("release", task_id, token))
-
     async def old_task_ids(self, before_unix: int, limit: int = 500) -> list[int]:
         ids = await self.redis.zrangebyscore(self.keys.tasks_updated, "-inf", before_unix,
                                              start=0, num=limit)
         return [int(i) for i in ids]
+
+
+def _change(reply: Reply) -> Change | None:
+    return None if reply.code is Code.GONE else Change(reply.ok, reply.task)

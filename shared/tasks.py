@@ -1,4 +1,8 @@
-"""The task model: statuses, the Redis hash layout and the OCS JSON shape (reference §2.1)."""
+"""The task model: statuses, the fields of a task's Redis hash and the OCS JSON shape.
+
+`TaskField` names every field of `{p}:task:{<id>}` (docs/redis.md); outside this module code
+reads a task through the typed properties of `Task`, never through raw hash fields.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,43 @@ class Status(StrEnum):
             return cls.UNKNOWN
 
 
-_INT_FIELDS = ("lastUpdated", "completionExpectedAt", "scheduledAt", "startedAt", "endedAt")
+class TaskField(StrEnum):
+    """The fields of a task's hash. Lua scripts write them (shared/lua); absent = not set."""
+
+    ID = "id"
+    TYPE = "type"
+    STATUS = "status"
+    USER_ID = "userId"            # absent: a task without user (guest or ExApp)
+    GUEST = "guest"               # the guest's client address (user-less tasks of guests)
+    EXAPP = "exApp"               # the ExApp that scheduled a user-less task
+    APP_ID = "appId"
+    CUSTOM_ID = "customId"
+    INPUT = "input"               # JSON
+    OUTPUT = "output"             # JSON
+    PROGRESS = "progress"
+    SCHEDULED_AT = "scheduledAt"  # unix seconds, as are the *At fields and lastUpdated
+    STARTED_AT = "startedAt"
+    ENDED_AT = "endedAt"
+    LAST_UPDATED = "lastUpdated"
+    COMPLETION_EXPECTED_AT = "completionExpectedAt"
+    INCLUDE_WATERMARK = "includeWatermark"  # '1' or '0'
+    ALLOW_CLEANUP = "allowCleanup"          # '1' or '0'
+    WEBHOOK_URI = "webhookUri"
+    WEBHOOK_METHOD = "webhookMethod"
+    WEBHOOK_SEQ = "webhookSeq"    # deliveries queued so far
+    ERROR_MESSAGE = "errorMessage"
+    USER_FACING_ERROR_MESSAGE = "userFacingErrorMessage"
+    ATTEMPT = "attempt"           # claims so far (lease expiries count, hand-backs do not)
+    GEN = "gen"                   # generation: each (re)queue makes a new job
+    PROVIDER = "provider"         # id of the provider that claimed it last
+    LEASE_OWNER = "leaseOwner"    # dispatcher worker id or ExApp id holding the lease
+    LEASE_TOKEN = "leaseToken"    # fences the holder's progress and result
+    LEASE_EXPIRES = "leaseExpires"  # ms
+
+
+F = TaskField
+_INT_FIELDS = (F.LAST_UPDATED, F.COMPLETION_EXPECTED_AT, F.SCHEDULED_AT, F.STARTED_AT,
+               F.ENDED_AT)
 
 
 @dataclass
@@ -48,63 +88,173 @@ class Task:
             return cls({_s(k): _s(v) for k, v in zip(it, it, strict=True)})
         return cls({_s(k): _s(v) for k, v in data.items()})
 
+    def get(self, field: TaskField) -> str | None:
+        return self.raw.get(field)
+
     @property
     def id(self) -> int:
-        return int(self.raw["id"])
+        return int(self.raw[F.ID])
 
     @property
     def type(self) -> str:
-        return self.raw["type"]
+        return self.raw[F.TYPE]
 
     @property
     def status(self) -> Status:
-        return Status.parse(self.raw.get("status"))
+        return Status.parse(self.raw.get(F.STATUS))
 
     @property
     def user_id(self) -> str | None:
-        return self.raw.get("userId")
+        return self.raw.get(F.USER_ID)
+
+    @property
+    def guest(self) -> str | None:
+        return self.raw.get(F.GUEST)
+
+    @property
+    def exapp(self) -> str | None:
+        """The ExApp that scheduled this task without a user."""
+        return self.raw.get(F.EXAPP)
+
+    @property
+    def app_id(self) -> str:
+        return self.raw.get(F.APP_ID, "")
+
+    @property
+    def custom_id(self) -> str:
+        return self.raw.get(F.CUSTOM_ID, "")
 
     @property
     def input(self) -> dict[str, Any]:
-        return _json_map(self.raw.get("input"))
+        return _json_map(self.raw.get(F.INPUT))
 
     @property
     def output(self) -> dict[str, Any] | None:
-        out = self.raw.get("output")
+        out = self.raw.get(F.OUTPUT)
         return None if out is None else _json_map(out)
 
     @property
-    def include_watermark(self) -> bool:
-        return self.raw.get("includeWatermark", "1") == "1"
+    def progress(self) -> float | None:
+        value = self.raw.get(F.PROGRESS)
+        return float(value) if value not in (None, "") else None
 
-    def int_field(self, name: str) -> int | None:
+    @property
+    def include_watermark(self) -> bool:
+        return self.raw.get(F.INCLUDE_WATERMARK, "1") == "1"
+
+    @property
+    def allow_cleanup(self) -> bool:
+        return self.raw.get(F.ALLOW_CLEANUP, "1") == "1"
+
+    @property
+    def webhook(self) -> tuple[str, str] | None:
+        """(uri, method) when the task has a webhook."""
+        uri, method = self.raw.get(F.WEBHOOK_URI), self.raw.get(F.WEBHOOK_METHOD)
+        return (uri, method) if uri and method else None
+
+    @property
+    def error_message(self) -> str | None:
+        return self.raw.get(F.ERROR_MESSAGE)
+
+    @property
+    def user_facing_error_message(self) -> str | None:
+        return self.raw.get(F.USER_FACING_ERROR_MESSAGE)
+
+    @property
+    def attempt(self) -> int:
+        return self.int_field(F.ATTEMPT) or 0
+
+    @property
+    def gen(self) -> int:
+        return self.int_field(F.GEN) or 0
+
+    @property
+    def provider_id(self) -> str | None:
+        return self.raw.get(F.PROVIDER)
+
+    @property
+    def lease_owner(self) -> str | None:
+        return self.raw.get(F.LEASE_OWNER)
+
+    @property
+    def lease_token(self) -> str | None:
+        return self.raw.get(F.LEASE_TOKEN)
+
+    def int_field(self, name: TaskField) -> int | None:
         v = self.raw.get(name)
         return int(float(v)) if v not in (None, "") else None
 
     def to_json(self) -> dict[str, Any]:
         """The OCS shape: camelCase, STATUS_* strings, unix seconds; errorMessage never shown."""
-        r = self.raw
-        progress = r.get("progress")
         out: dict[str, Any] = {
             "id": self.id,
             "type": self.type,
-            "lastUpdated": self.int_field("lastUpdated") or 0,
+            "lastUpdated": self.int_field(F.LAST_UPDATED) or 0,
             "status": self.status.value,
             "userId": self.user_id,
-            "appId": r.get("appId", ""),
+            "appId": self.app_id,
             "input": self.input,
             "output": self.output,
-            "customId": r.get("customId", ""),
+            "customId": self.custom_id,
             "completionExpectedAt": None,
-            "progress": float(progress) if progress not in (None, "") else None,
+            "progress": self.progress,
             "scheduledAt": None, "startedAt": None, "endedAt": None,
-            "allowCleanup": r.get("allowCleanup", "1") == "1",
+            "allowCleanup": self.allow_cleanup,
             "includeWatermark": self.include_watermark,
-            "userFacingErrorMessage": r.get("userFacingErrorMessage"),
+            "userFacingErrorMessage": self.user_facing_error_message,
         }
         for name in _INT_FIELDS[1:]:
-            out[name] = self.int_field(name)
+            out[name.value] = self.int_field(name)
         return out
+
+
+class OwnerKind(StrEnum):
+    OPERATOR = "*"
+    USER = "user"
+    GUEST = "guest"
+    EXAPP = "exapp"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who acts on a task: the operator (any task), a user, a guest (the client address of a
+    task without user) or an ExApp acting without a user (the tasks it scheduled so).
+    shared/lua/common.lua's owned() applies the same rule inside the scripts."""
+
+    kind: OwnerKind
+    who: str = ""
+
+    @classmethod
+    def user(cls, user_id: str) -> Owner:
+        return cls(OwnerKind.USER, user_id)
+
+    @classmethod
+    def guest(cls, address: str) -> Owner:
+        return cls(OwnerKind.GUEST, address)
+
+    @classmethod
+    def exapp(cls, app_id: str) -> Owner:
+        return cls(OwnerKind.EXAPP, app_id)
+
+    def owns(self, task: Task) -> bool:
+        if self.kind is OwnerKind.OPERATOR:
+            return True
+        if self.kind is OwnerKind.USER:
+            return task.user_id == self.who
+        if task.user_id is not None:
+            return False
+        if self.kind is OwnerKind.GUEST:
+            return task.guest == self.who
+        return task.guest is None and task.exapp == self.who
+
+    def fields(self) -> list[str]:
+        """The field/value pairs that bind a new task to this owner."""
+        field = {OwnerKind.USER: F.USER_ID, OwnerKind.GUEST: F.GUEST,
+                 OwnerKind.EXAPP: F.EXAPP}.get(self.kind)
+        return [] if field is None else [field.value, self.who]
+
+
+OPERATOR = Owner(OwnerKind.OPERATOR)
 
 
 def _s(v: bytes | str) -> str:

@@ -24,7 +24,7 @@ from shared.http.routes import Access, Route
 from shared.http.security import principal
 from shared.provider_spec import ProviderSpec
 from shared.settings import Settings
-from shared.store import Claim
+from shared.store import Change, Claim
 from shared.tasks import Status, Task
 from shared.validation import OUTPUT_INVALID_MESSAGE, output_file_ids, validate_output
 
@@ -68,14 +68,17 @@ def _number(p: dict[str, Any], name: str, default: float, low: float, high: floa
     return number
 
 
-async def _entries(svc: Services, provider_ids: list[str], type_ids: list[str]) -> list[Entry]:
-    """Nextcloud's filter: requested types whose preferred provider was requested (and is an
-    ExApp's: tasks of local providers belong to the dispatchers)."""
+async def _entries(svc: Services, who: Principal, provider_ids: list[str],
+                   type_ids: list[str]) -> list[Entry]:
+    """Nextcloud's filter: requested types whose preferred provider was requested, and is the
+    caller's own (tasks of local providers belong to the dispatchers, those of another ExApp's
+    provider to that ExApp)."""
     snap = await svc.registry.snapshot()
     out = []
     for type_id in type_ids:
         spec = snap.preferred(type_id)
-        if spec is not None and spec.kind == "exapp" and spec.id in provider_ids:
+        if spec is not None and spec.kind == "exapp" and spec.app_id == who.app_id \
+                and spec.id in provider_ids:
             out.append((type_id, spec.id, lease_ms(svc.settings, spec)))
     return out
 
@@ -91,23 +94,23 @@ async def _claim(request: web.Request, count: int) -> tuple[bool, list[Claim]]:
     wait = _number(p, "wait", 0, 0, MAX_WAIT_SECONDS)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    entries = await _entries(svc, provider_ids, type_ids)
+    entries = await _entries(svc, who, provider_ids, type_ids)
     hub = request.app[READY]
     async with _watch(hub, {e[0] for e in entries}, wait > 0) as event:
         while True:
             event.clear()
             if entries:
-                more, claims = await svc.tasks.claim_next(who.app_id or "", count,
-                                                          uuid.uuid4().hex, entries)
-                if claims:
-                    return more, claims
+                got = await svc.tasks.claim_next(who.app_id or "", count, uuid.uuid4().hex,
+                                                 entries)
+                if got.claims:
+                    return got.more, got.claims
             remaining = deadline - loop.time()
             if remaining <= 0 or _gone(request):
                 return False, []
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(remaining, RECHECK_SECONDS)):
                     await event.wait()
-            entries = await _entries(svc, provider_ids, type_ids)
+            entries = await _entries(svc, who, provider_ids, type_ids)
             hub.update(event, {e[0] for e in entries})
 
 
@@ -142,52 +145,50 @@ async def next_batch(request: web.Request) -> web.Response:
     return _ok(request, {"tasks": tasks, "has_more": more}, _lease_header(claims))
 
 
-def _fence(task: Task, who: Principal, p: dict[str, Any]) -> str | None:
-    """The lease token a provider call acts under: the caller's (`leaseToken`), else that of
-    the current claim if this ExApp holds it ('' when the task is not claimed). None: the task
-    is claimed by someone else (another ExApp or a dispatcher), so the call must not touch it."""
-    explicit = p.get("leaseToken")
-    if isinstance(explicit, str) and explicit:
-        return explicit
-    if task.status is Status.RUNNING:
-        owner = task.raw.get("leaseOwner")
-        if owner and owner != who.app_id:
-            return None
-        return task.raw.get("leaseToken", "")
-    return ""
+async def _claimed(request: web.Request) -> tuple[Task, ProviderSpec, str | None]:
+    """The task of a provider call, the caller's provider of it and the lease token to act
+    under (None: the task has ended, the call changes nothing).
 
-
-async def _provider_task(request: web.Request) -> Task:
+    404 unless the caller's own provider claimed it: running under the caller's claim, or ended
+    after it. A scheduled task (never or no longer claimed), another ExApp's or a local
+    engine's task does not exist for the caller."""
+    svc, who, p = request.app[SERVICES], principal(request), params(request)
     name = "taskId" if "taskId" in request.match_info else "id"
-    task = await request.app[SERVICES].tasks.get(task_id(request, name))
-    if task is None:
+    task = await svc.tasks.get(task_id(request, name))
+    spec = None if task is None else \
+        (await svc.registry.snapshot()).providers.get(task.provider_id or "")
+    if task is None or spec is None or spec.kind != "exapp" or spec.app_id != who.app_id \
+            or spec.task_type != task.type:
         raise NotFound("Not found")
-    return task
-
-
-async def _spec(svc: Services, task: Task) -> ProviderSpec | None:
-    snap = await svc.registry.snapshot()
-    return snap.providers.get(task.raw.get("provider", "")) or snap.preferred(task.type)
+    if task.status.final:
+        return task, spec, None
+    if task.status is not Status.RUNNING or task.lease_owner != who.app_id:
+        raise NotFound("Not found")
+    explicit = p.get("leaseToken")  # exact fencing for a provider that sends its token back
+    token = explicit if isinstance(explicit, str) and explicit else task.lease_token
+    return task, spec, token or None
 
 
 async def set_progress(request: web.Request) -> web.Response:
     """POST /tasks_provider/{taskId}/progress: store progress, renew the claim's lease."""
     svc, p = request.app[SERVICES], params(request)
     progress = _number(p, "progress", float("nan"), 0.0, 1.0)
-    task = await _provider_task(request)
-    token = _fence(task, principal(request), p)
+    task, spec, token = await _claimed(request)
     if token is not None:
-        spec = await _spec(svc, task)
-        task = await svc.tasks.progress(task.id, progress, token=token,
-                                        lease_ms=lease_ms(svc.settings, spec)) or task
+        change = await svc.tasks.progress(task.id, progress, token=token,
+                                          lease_ms=lease_ms(svc.settings, spec), want_task=True)
+        if change is None or change.task is None:
+            raise NotFound("Not found")
+        task = change.task
     return _ok(request, {"task": task.to_json()})
 
 
-async def _validated(svc: Services, task: Task, output: Any) -> tuple[dict[str, Any], list[int]]:
+async def _validated(svc: Services, task: Task, spec: ProviderSpec,
+                     output: Any) -> tuple[dict[str, Any], list[int]]:
     """The output checked against the shapes; file ids must name stored files that are the
     task's own or a provider's (never another user's upload)."""
-    tt, spec = (await svc.registry.snapshot()).task_type(task.type), await _spec(svc, task)
-    if tt is None or spec is None:
+    tt = (await svc.registry.snapshot()).task_type(task.type)
+    if tt is None:
         raise BadRequest(OUTPUT_INVALID_MESSAGE)
     validated = validate_output(tt, spec, output)
     ids = output_file_ids(tt, spec, validated)
@@ -199,35 +200,35 @@ async def _validated(svc: Services, task: Task, output: Any) -> tuple[dict[str, 
     return validated, ids
 
 
-async def _store_result(svc: Services, task: Task, p: dict[str, Any],
-                        token: str) -> tuple[bool, Task] | None:
+async def _store_result(svc: Services, task: Task, spec: ProviderSpec, p: dict[str, Any],
+                        token: str) -> Change | None:
     error, user_message = _opt_str(p, "errorMessage"), _opt_str(p, "userFacingErrorMessage")
     output = p.get("output")
     if error is not None:
         return await svc.tasks.result(task.id, output=None, error_message=error,
-                                      user_message=user_message, token=token)
+                                      user_message=user_message, token=token, want_task=True)
     if output is None:
         raise BadRequest('Either "output" or "errorMessage" must be given')
     try:
-        validated, ids = await _validated(svc, task, output)
+        validated, ids = await _validated(svc, task, spec, output)
     except BadRequest:
         return await svc.tasks.result(task.id, output=None, error_message=OUTPUT_INVALID_MESSAGE,
                                       user_message=user_message or INVALID_OUTPUT, token=token,
-                                      complete=True)
-    return await svc.tasks.result(task.id, output=validated, token=token, file_ids=ids)
+                                      complete=True, want_task=True)
+    return await svc.tasks.result(task.id, output=validated, token=token, file_ids=ids,
+                                  want_task=True)
 
 
 async def set_result(request: web.Request) -> web.Response:
     """POST /tasks_provider/{taskId}/result: 200 with the task whenever it exists; a result for
     a cancelled or finished task, or from a claim that lost its lease, is dropped."""
     svc, p = request.app[SERVICES], params(request)
-    task = await _provider_task(request)
-    token = _fence(task, principal(request), p)
-    if token is not None and task.status in (Status.SCHEDULED, Status.RUNNING):
-        stored = await _store_result(svc, task, p, token)
-        if stored is None:
+    task, spec, token = await _claimed(request)
+    if token is not None:
+        stored = await _store_result(svc, task, spec, p, token)
+        if stored is None or stored.task is None:
             raise NotFound("Not found")
-        task = stored[1]
+        task = stored.task
     return _ok(request, {"task": task.to_json()})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from shared.auth import task_owner
 
 from services.api.tasks import _ok, task_id
 from shared.errors import BadRequest, NotFound, PreconditionFailed
@@ -46,7 +47,8 @@ async def queue_stats(request: web.Request) -> web.Response:
 async def queue_position(request: web.Request) -> web.Response:
     """1 for the next task of its type to start; 412 once the task is no longer scheduled."""
     svc = request.app[SERVICES]
-    task = await svc.tasks.get_owned(task_id(request, "taskId"), principal(request).user_id)
+    task = await svc.tasks.get_owned(task_id(request, "taskId"),
+                                     task_owner(principal(request), request))
     if task is None:
         raise NotFound("Not found")
     rank = await svc.tasks.queue_rank(task) if task.status is Status.SCHEDULED else None

@@ -8,12 +8,12 @@ from aiohttp import web
 
 from shared.errors import BadRequest, NotFound, PreconditionFailed
 from shared.http import ocs
-from shared.http.auth import client_address
+from shared.http.auth import client_address, task_owner
 from shared.http.context import SERVICES
 from shared.http.params import params
 from shared.http.security import principal
 from shared.registry import task_type_json
-from shared.store import owner_arg
+from shared.tasks import Owner, OwnerKind
 from shared.validation import input_file_ids, validate_input
 
 MAX_CUSTOM_ID = 255
@@ -84,13 +84,16 @@ async def schedule_unlimited(request: web.Request,
     inputs = validate_input(tt, spec, p.get("input"))
     file_ids = input_file_ids(tt, spec, inputs)
     await svc.files.check_access(file_ids, who.user_id)
+    owner = task_owner(who, request)
     task = await svc.tasks.schedule(
         task_type=task_type, user_id=who.user_id, app_id=app_id, custom_id=custom_id,
         inputs=inputs, webhook_uri=_opt_str(p, "webhookUri"),
         webhook_method=_opt_str(p, "webhookMethod"),
         include_watermark=_bool(p, "includeWatermark", True),
         expected_runtime=spec.expected_runtime, file_ids=file_ids,
-        guest=guest_of(request))
+        guest=owner.who if owner.kind is OwnerKind.GUEST else None,
+        exapp=owner.who if owner.kind is OwnerKind.EXAPP else None,
+        external=spec.kind == "exapp")
     return _ok(request, {"task": task.to_json()}, headers)
 
 
@@ -101,17 +104,16 @@ async def _rate_limit_get(request: web.Request) -> dict[str, str]:
     return await svc.limiter.enforce("get_task_guest", client_address(request))
 
 
-def guest_of(request: web.Request) -> str | None:
-    """A guest's client address: guest tasks are bound to it, so guests cannot read each
-    other's tasks by guessing ids (Nextcloud matched any task without a user)."""
-    who = principal(request)
-    return client_address(request) if who.user_id is None and not who.app_api else None
+def owner_of(request: web.Request) -> Owner:
+    """The caller as a task owner (shared.auth.task_owner). Guest tasks are bound to the guest's
+    address and ExApp tasks without user to the ExApp, so neither can reach another's tasks by
+    guessing ids (Nextcloud matched any task without a user)."""
+    return task_owner(principal(request), request)
 
 
 async def get_task(request: web.Request) -> web.Response:
     headers = await _rate_limit_get(request)
-    task = await request.app[SERVICES].tasks.get_owned(task_id(request), principal(request).user_id,
-                                                       guest_of(request))
+    task = await request.app[SERVICES].tasks.get_owned(task_id(request), owner_of(request))
     if task is None:
         raise NotFound("Task not found")
     return _ok(request, {"task": task.to_json()}, headers)
@@ -119,15 +121,15 @@ async def get_task(request: web.Request) -> web.Response:
 
 async def delete_task(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    files = await svc.tasks.delete(task_id(request), owner_arg(principal(request).user_id))
-    if files:
+    files = await svc.tasks.delete(task_id(request), owner_of(request))
+    if files:  # None: not there or not the caller's, still a 200 as in Nextcloud
         await svc.files.release(files)
     return _ok(request, None)
 
 
 async def cancel_task(request: web.Request) -> web.Response:
     tid = task_id(request, "taskId" if "taskId" in request.match_info else "id")
-    task = await request.app[SERVICES].tasks.cancel(tid, owner_arg(principal(request).user_id))
+    task = await request.app[SERVICES].tasks.cancel(tid, owner_of(request))
     if task is None:
         raise NotFound("Not found")
     return _ok(request, {"task": task.to_json()})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from services.dispatcher.files import DispatcherFiles
 from shared.store import TaskStore
-from shared.tasks import Status, Task
+from shared.tasks import Task
 
 PROGRESS_INTERVAL = 0.25
 """Seconds between stored progress reports (a provider may report per token)."""
@@ -34,10 +34,9 @@ class TaskContext:
         if now - self._last_report < PROGRESS_INTERVAL and fraction < 1.0:
             return
         self._last_report = now
-        task = await self._store.progress(self.task_id, fraction, token=self.token,
-                                          lease_ms=self._lease_ms)
-        if task is None or task.status is not Status.RUNNING \
-                or task.raw.get("leaseToken") != self.token:
+        change = await self._store.progress(self.task_id, fraction, token=self.token,
+                                            lease_ms=self._lease_ms)
+        if change is None or not change.applied:  # cancelled, deleted or claimed again
             raise asyncio.CancelledError()
 
     async def read_file(self, file_id: int) -> Path:

@@ -1,5 +1,6 @@
-"""The dispatcher: one arq job per task; it claims the task, runs its provider under a lease,
-stores the result atomically and stops work at once when the task is cancelled.
+"""The dispatcher: one job per task (services/dispatcher/jobs.py); it claims the task, runs
+its provider under a lease, stores the result atomically and stops work at once when the task
+is cancelled.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.dispatcher.provider_interface import InvalidOutput, Provider, Prov
 from shared.errors import BadRequest
 from shared.metrics import Metrics
 from shared.settings import Settings
+from shared.store import Renewal
 from shared.stores import Stores
 from shared.tasks import Status, Task
 from shared.validation import OUTPUT_INVALID_MESSAGE, output_file_ids, validate_output
@@ -51,12 +53,16 @@ class Dispatcher:
         self.running: dict[int, asyncio.Task[Any]] = {}
         self.pending: set[asyncio.Future[Any]] = set()
 
-    async def run_task(self, ctx: dict[str, Any], task_id: int, gen: int) -> None:
-        """arq job: claim and run one task if this dispatcher serves its preferred provider."""
-        task = await self.store.get(task_id)
-        if task is None or task.status is not Status.SCHEDULED:
-            return
-        spec = (await self.registry.snapshot()).preferred(task.type)
+    async def run_task(self, task_id: int, gen: int, task_type: str | None,
+                       enqueued_at: float | None) -> None:
+        """A task's job: claim and run the task if this dispatcher serves its preferred
+        provider. `enqueued_at`: the job's (re)queue time, server clock."""
+        if task_type is None:  # a job queued before jobs carried the type
+            task = await self.store.get(task_id)
+            if task is None or task.status is not Status.SCHEDULED:
+                return
+            task_type = task.type
+        spec = (await self.registry.snapshot()).preferred(task_type)
         if spec is None or spec.kind != "local" or spec.id not in self.providers:
             return  # an external provider claims it, or a dispatcher that has the provider
         token = uuid.uuid4().hex
@@ -64,10 +70,8 @@ class Dispatcher:
                                          lease_ms=self.lease_ms, provider_id=spec.id)
         if claimed is None:
             return
-        enqueued = ctx.get("enqueue_time")
-        if enqueued is not None:  # the job's enqueue time is the (re)queue time, server clock
-            self.metrics.pickup.labels(task.type).observe(
-                max(0.0, time.time() - enqueued.timestamp()))
+        if enqueued_at is not None:
+            self.metrics.pickup.labels(task_type).observe(max(0.0, time.time() - enqueued_at))
         await self._execute(self.providers[spec.id], claimed, token)
 
     async def _execute(self, provider: Provider, task: Task, token: str) -> None:
@@ -100,8 +104,8 @@ class Dispatcher:
         while not work.done():
             await asyncio.sleep(self.settings.lease_seconds / 3)
             state = await self.store.renew(task_id, token, self.lease_ms)
-            if state != "ok":
-                log.info("task %s: lease renewal says %s; stopping its provider", task_id, state,
+            if state is not Renewal.HELD:
+                log.info("task %s: lease %s; stopping its provider", task_id, state.value,
                          extra={"task_id": task_id})
                 work.cancel()
                 return
@@ -124,8 +128,8 @@ class Dispatcher:
                                     user_message=INVALID_OUTPUT, token=token, complete=True)
             self._count(task, provider, "invalid_output")
             return
-        accepted = await self.store.result(task.id, output=output, token=token, file_ids=ids)
-        if accepted is not None and not accepted[0]:
+        stored = await self.store.result(task.id, output=output, token=token, file_ids=ids)
+        if stored is not None and not stored.applied:
             self._count(task, provider, "dropped")
             log.info("task %s: result dropped (cancelled or claimed again)", task.id,
                      extra={"task_id": task.id})

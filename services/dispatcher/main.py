@@ -1,4 +1,4 @@
-"""Build and run a dispatcher process: the arq worker plus its background loops.
+"""Build and run a dispatcher process: the job worker plus its background loops.
 
 Loops: a pub/sub listener (wake on enqueue, stop cancelled tasks), provider heartbeats, the
 lease sweeper and housekeeping (old tasks, unreferenced files).
@@ -14,18 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import orjson
-from arq.connections import ArqRedis
-from arq.worker import func
 
+from services.dispatcher import jobs
 from services.dispatcher.dispatcher import Dispatcher
 from services.dispatcher.health import HealthServer, HealthState
 from services.dispatcher.provider_interface import Provider
-from services.dispatcher.wake import WakeWorker
 from services.dispatcher.webhooks import fire_webhook
 from shared.housekeeping import delete_old_tasks
 from shared.metrics import Metrics
-from shared.redis import connect
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,30 +33,21 @@ class DispatcherProcess:
     def __init__(self, settings: Settings, providers: list[Provider],
                  handle_signals: bool = False) -> None:
         self.settings = settings
-        self.redis = connect(settings, redis_class=ArqRedis)
+        self.redis = jobs.connect_pool(settings)
         self.metrics = Metrics("dispatcher")
         self.dispatcher = Dispatcher(settings, self.redis, providers, self.metrics)
         self.loops: list[asyncio.Task[None]] = []
         self.session: aiohttp.ClientSession | None = None
-        self.worker = WakeWorker(
-            functions=[func(self.dispatcher.run_task, name="run_task"),
-                       func(self._webhook, name="fire_webhook", max_tries=1)],
-            redis_pool=self.redis, queue_name=self.dispatcher.keys.queue,
-            max_jobs=settings.dispatcher_concurrency, job_timeout=7 * 24 * 3600,
-            keep_result=0, max_tries=1_000_000, retry_jobs=True,
-            queue_read_limit=max(1000, 10 * settings.dispatcher_concurrency),
-            job_serializer=orjson.dumps, job_deserializer=orjson.loads,
-            handle_signals=handle_signals,
-            job_completion_wait=int(settings.shutdown_grace_seconds),
-            health_check_interval=10, health_check_key=f"{self.dispatcher.keys.p}:health:"
-            f"{self.dispatcher.worker_id}",
-            on_startup=self._startup, fallback_poll=settings.dispatcher_fallback_poll)
+        self.worker = jobs.task_worker(
+            settings, self.redis, self.dispatcher.store, self.dispatcher.run_task,
+            worker_id=self.dispatcher.worker_id, on_startup=self._startup,
+            webhook=self._webhook, handle_signals=handle_signals)
         self.health = HealthServer(
             HealthState(self.metrics, self.dispatcher.stores,
                         lambda: not self.worker.allow_pick_jobs),
             settings.host, settings.dispatcher_metrics_port)
 
-    async def _webhook(self, ctx: dict[str, Any], task_id: int) -> None:
+    async def _webhook(self, task_id: int) -> None:
         assert self.session is not None
         await fire_webhook(self.dispatcher.store, self.session, task_id,
                            self.settings.webhook_timeout_seconds)
@@ -126,12 +113,12 @@ class DispatcherProcess:
                                                  self.settings.provider_heartbeat_seconds * 3)
 
     async def _sweep_leases(self) -> None:
-        requeued, failed = await self.dispatcher.store.expire_leases(self.settings.max_attempts)
-        self.metrics.lease_expiries.labels("requeued").inc(len(requeued))
-        self.metrics.lease_expiries.labels("failed").inc(len(failed))
-        for task_id in requeued:
+        expired = await self.dispatcher.store.expire_leases(self.settings.max_attempts)
+        self.metrics.lease_expiries.labels("requeued").inc(len(expired.requeued))
+        self.metrics.lease_expiries.labels("failed").inc(len(expired.failed))
+        for task_id in expired.requeued:
             log.warning("task %s: lease expired; requeued", task_id, extra={"task_id": task_id})
-        for task_id in failed:
+        for task_id in expired.failed:
             log.warning("task %s: lease expired after the last attempt; failed", task_id,
                         extra={"task_id": task_id})
 
@@ -139,13 +126,10 @@ class DispatcherProcess:
         """New jobs for old scheduled tasks of local providers whose job cannot run them."""
         snap = await self.dispatcher.registry.snapshot()
         before = int((time.time() - self.settings.orphan_after_seconds) * 1000)
-        for type_id, (_, spec) in snap.available().items():
-            if spec.kind != "local":
-                continue
-            store = self.dispatcher.store
-            for task_id in await store.rescue(await store.waiting_since(type_id, before)):
-                log.warning("task %s: its job was lost before a claim; queued again", task_id,
-                            extra={"task_id": task_id})
+        local = [t for t, (_, spec) in snap.available().items() if spec.kind == "local"]
+        for task_id in await jobs.rescue_orphans(self.dispatcher.store, local, before):
+            log.warning("task %s: its job was lost before a claim; queued again", task_id,
+                        extra={"task_id": task_id})
 
     async def _housekeeping(self, batch: int = 500) -> None:
         """Delete tasks past the maximum age and unreferenced files past their TTL."""
@@ -171,7 +155,7 @@ class DispatcherProcess:
     async def run(self) -> None:
         """Run until stopped (SIGTERM when handle_signals, or cancellation), then clean up.
 
-        On SIGTERM arq stops taking jobs and waits up to the grace period; jobs still running
+        On SIGTERM the worker stops taking jobs and waits up to the grace period; jobs still running
         then are cancelled and hand their task back (Dispatcher._execute releases it).
         """
         try:
@@ -180,7 +164,7 @@ class DispatcherProcess:
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
-                raise  # we were cancelled; otherwise arq stopped its main task on a signal
+                raise  # we were cancelled; otherwise the worker stopped itself on a signal
         finally:
             await self._shutdown()
 
@@ -193,12 +177,7 @@ class DispatcherProcess:
         for t in jobs:
             t.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
-        # arq finishes a job in a shielded task that outlives the cancelled job: let those
-        # clean up arq's keys before the pool closes under them.
-        finishing: list[asyncio.Future[Any]] = [
-            t for t in asyncio.all_tasks()
-            if getattr(t.get_coro(), "__qualname__", "").startswith("Worker.finish")]
-        finishing += self.dispatcher.pending
+        finishing = self.worker.finishing() + list(self.dispatcher.pending)
         if finishing:
             await asyncio.wait(finishing, timeout=5)
         await self.health.stop()

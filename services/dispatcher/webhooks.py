@@ -20,9 +20,9 @@ async def fire_webhook(store: TaskStore, session: aiohttp.ClientSession, task_id
     task = await store.get(task_id)
     if task is None:
         return
-    uri, method = task.raw.get("webhookUri"), task.raw.get("webhookMethod", "")
-    if not uri:
+    if task.webhook is None:
         return
+    uri, method = task.webhook
     if method.startswith("AppAPI:"):
         log.warning("task %s: AppAPI webhooks (%s) are not supported; skipped", task_id, method)
         return

@@ -7,6 +7,7 @@ is stored) can be fetched; everything else is 404 "Not found", as in Nextcloud.
 from __future__ import annotations
 
 from aiohttp import web
+from shared.auth import task_owner
 
 from services.fileproxy.send import send_file
 from shared.errors import NotFound
@@ -32,7 +33,7 @@ async def user_file(request: web.Request) -> web.StreamResponse:
     """GET /tasks/{taskId}/file/{fileId} (and the seed's /task/…): the task's owner only."""
     svc = request.app[SERVICES]
     task_id, file_id = _ids(request)
-    if await svc.tasks.get_owned(task_id, principal(request).user_id) is None:
+    if await svc.tasks.get_owned(task_id, task_owner(principal(request), request)) is None:
         raise NotFound("Not found")
     return await _serve(request, svc, task_id, file_id)
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from shared.accounts import ExAppStore, UserStore
 from shared.errors import TooManyRequests
 from shared.http.ratelimit import RateLimiter
+from shared.tasks import Owner
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ GUEST = Principal(user_id=None)
 
 def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
+
+
+def task_owner(who: Principal, request: web.Request) -> Owner:
+    """Whose tasks the caller may see and change: a user's own; an ExApp acting without a user,
+    the user-less tasks it scheduled; a guest, those scheduled from its address."""
+    if who.user_id is not None:
+        return Owner.user(who.user_id)
+    if who.app_api:
+        return Owner.exapp(who.app_id or "")
+    return Owner.guest(client_address(request))
 
 
 def _b64(value: str) -> str | None:

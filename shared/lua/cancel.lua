@@ -1,11 +1,16 @@
--- Cancel a task. ARGV: prefix, id, owner ('*', '' or user id). Scheduled or running tasks become
--- cancelled (dispatchers holding them hear it on chan:task); finished ones are unchanged.
--- Returns the task, or nil when it does not exist or is not the caller's.
-local id = ARGV[2]
-local k = task_key(id)
-if redis.call('EXISTS', k) == 0 or not owned(k, ARGV[3]) then return nil end
-local st = redis.call('HGET', k, 'status')
-if st == 'STATUS_SCHEDULED' or st == 'STATUS_RUNNING' then
-  finish(id, redis.call('HGET', k, 'type'), 'STATUS_CANCELLED', now_ms())
+-- Cancel a task. Dispatchers holding it hear it on chan:task and stop its provider.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - {p}:task:{<id>}
+-- ARGV[2]    - task id
+-- ARGV[3]    - caller kind: '*' (operator), 'user', 'guest' or 'exapp' (see owned())
+-- ARGV[4]    - caller: user id, guest address or ExApp id
+-- SCHEDULED or RUNNING -> CANCELLED: {'ok', task, {}}. A final task stays as it is:
+-- {'refused', task, {}}. Not there or not the caller's: {'gone', {}, {}}.
+local id, k = ARGV[2], KEYS[6]
+local t = load(k, 'status', 'type', 'userId', 'guest', 'exApp', 'webhookUri', 'webhookMethod')
+if not t.status or not owned(t, ARGV[3], ARGV[4]) then return reply('gone') end
+if t.status ~= 'STATUS_SCHEDULED' and t.status ~= 'STATUS_RUNNING' then
+  return reply('refused', k)
 end
-return redis.call('HGETALL', k)
+finish(k, id, t.type, t, 'STATUS_CANCELLED', now_ms())
+return reply('ok', k)

@@ -1,22 +1,19 @@
--- Claim a scheduled task. ARGV: prefix, id, gen ('' = any), owner, token, lease ms, provider id.
--- Succeeds only from STATUS_SCHEDULED (and the job's generation). Returns the task or nil.
-local id = ARGV[2]
-local k = task_key(id)
-local st = redis.call('HGET', k, 'status')
-if st ~= 'STATUS_SCHEDULED' then return nil end
-if ARGV[3] ~= '' and redis.call('HGET', k, 'gen') ~= ARGV[3] then return nil end
-local now = now_ms()
-local ttype = redis.call('HGET', k, 'type')
-local expires = now + tonumber(ARGV[6])
-redis.call('HINCRBY', k, 'attempt', 1)
-redis.call('HSET', k, 'status', 'STATUS_RUNNING', 'leaseOwner', ARGV[4], 'leaseToken', ARGV[5],
-  'leaseExpires', expires, 'provider', ARGV[7])
-if redis.call('HEXISTS', k, 'startedAt') == 0 then
-  redis.call('HSET', k, 'startedAt', math.floor(now / 1000))
+-- A dispatcher's job claims its task for a local provider.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - {p}:task:{<id>}
+-- ARGV[2]    - task id
+-- ARGV[3]    - the job's generation ('' = any)
+-- ARGV[4]    - lease owner (the dispatcher's worker id)
+-- ARGV[5]    - lease token
+-- ARGV[6]    - lease, ms
+-- ARGV[7]    - provider id
+-- SCHEDULED (of that generation) -> RUNNING: {'ok', task, {}}. Otherwise nothing changes:
+-- {'refused', {}, {status}} or {'gone', {}, {}}.
+local id, k = ARGV[2], KEYS[6]
+local t = load(k, 'status', 'gen', 'type', 'startedAt', 'attempt')
+if not t.status then return reply('gone') end
+if t.status ~= 'STATUS_SCHEDULED' or (ARGV[3] ~= '' and t.gen ~= ARGV[3]) then
+  return reply('refused', false, {t.status})
 end
-redis.call('ZREM', P .. ':tasks:scheduled:' .. ttype, id)
-redis.call('ZADD', P .. ':tasks:running:' .. ttype, expires, id)
-redis.call('ZADD', P .. ':leases', expires, id)
-touch(id, now)
-redis.call('PUBLISH', P .. ':chan:task', id .. ' STATUS_RUNNING')
-return redis.call('HGETALL', k)
+take(k, id, t.type, t, ARGV[4], ARGV[5], ARGV[6], ARGV[7], now_ms())
+return reply('ok', k)

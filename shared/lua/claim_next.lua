@@ -1,16 +1,21 @@
--- Claim the oldest scheduled tasks across several task types for an external provider.
--- ARGV: prefix, owner (ExApp id), count, token base, then triples (type, provider id, lease ms).
--- Oldest first across all the types (score = the ms the task became scheduled, id breaks ties).
--- Each claim is what claim.lua does. Returns {has_more 0/1, {provider, token, expiry, task…}…}.
+-- An external provider (ExApp) claims the oldest scheduled tasks of several task types.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- ARGV[2]    - lease owner (the ExApp id)
+-- ARGV[3]    - how many tasks to claim at most
+-- ARGV[4]    - token base (each claim's token is "{base}:{id}")
+-- ARGV[5..]  - triples: task type, provider id, lease ms
+-- Oldest first across the types (score = the ms the task was first scheduled, id breaks
+-- ties); each claim is claim.lua's SCHEDULED -> RUNNING. Answers
+-- {'ok', {}, {more waiting 0/1, {{provider id, token, lease expiry ms, task}, …}}}.
 local owner, want, base = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local types = {}
 for i = 5, #ARGV, 3 do
-  table.insert(types, {t = ARGV[i], provider = ARGV[i + 1], lease = tonumber(ARGV[i + 2])})
+  table.insert(types, {t = ARGV[i], provider = ARGV[i + 1], lease = ARGV[i + 2]})
 end
 local function oldest()
   local best, best_score, best_num, best_id = nil, nil, nil, nil
   for _, e in ipairs(types) do
-    local head = redis.call('ZRANGE', P .. ':tasks:scheduled:' .. e.t, 0, 0, 'WITHSCORES')
+    local head = redis.call('ZRANGE', K.scheduled(e.t), 0, 0, 'WITHSCORES')
     if head[1] then
       local score, num = tonumber(head[2]), tonumber(head[1])
       if best == nil or score < best_score or (score == best_score and num < best_num) then
@@ -20,33 +25,23 @@ local function oldest()
   end
   return best, best_id
 end
-local out, claimed, guard = {0}, 0, 0
-while claimed < want and guard < want + 1000 do
+local claims, guard = {}, 0
+while #claims < want and guard < want + 1000 do
   guard = guard + 1
   local e, id = oldest()
   if e == nil then break end
-  local k = task_key(id)
-  if redis.call('HGET', k, 'status') ~= 'STATUS_SCHEDULED' then
-    redis.call('ZREM', P .. ':tasks:scheduled:' .. e.t, id)  -- stale index entry
+  local k = K.task(id)
+  local t = load(k, 'status', 'startedAt', 'attempt')
+  if t.status ~= 'STATUS_SCHEDULED' then
+    redis.call('ZREM', K.scheduled(e.t), id)  -- a stale index entry
   else
-    local now = now_ms()
-    local expires, token = now + e.lease, base .. ':' .. id
-    redis.call('HINCRBY', k, 'attempt', 1)
-    redis.call('HSET', k, 'status', 'STATUS_RUNNING', 'leaseOwner', owner, 'leaseToken', token,
-      'leaseExpires', expires, 'provider', e.provider)
-    if redis.call('HEXISTS', k, 'startedAt') == 0 then
-      redis.call('HSET', k, 'startedAt', math.floor(now / 1000))
-    end
-    redis.call('ZREM', P .. ':tasks:scheduled:' .. e.t, id)
-    redis.call('ZADD', P .. ':tasks:running:' .. e.t, expires, id)
-    redis.call('ZADD', P .. ':leases', expires, id)
-    touch(id, now)
-    redis.call('PUBLISH', P .. ':chan:task', id .. ' STATUS_RUNNING')
-    table.insert(out, {e.provider, token, expires, redis.call('HGETALL', k)})
-    claimed = claimed + 1
+    local now, token = now_ms(), base .. ':' .. id
+    take(k, id, e.t, t, owner, token, e.lease, e.provider, now)
+    table.insert(claims, {e.provider, token, now + tonumber(e.lease), redis.call('HGETALL', k)})
   end
 end
+local more = 0
 for _, e in ipairs(types) do
-  if redis.call('ZCARD', P .. ':tasks:scheduled:' .. e.t) > 0 then out[1] = 1 end
+  if redis.call('ZCARD', K.scheduled(e.t)) > 0 then more = 1 end
 end
-return out
+return reply('ok', false, {more, claims})

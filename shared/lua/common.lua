@@ -1,87 +1,87 @@
--- Shared helpers, prepended to every script by shared/scripts.py.
--- ARGV[1] is always the key prefix. Times come from the server clock (TIME) so that several
--- gateways with skewed clocks agree.
+-- The prelude of every script: shared/scripts.py loads it, then arq.lua, before each script.
+-- ARGV[1] of every script is the key prefix P. KEYS[1..5] of every script are the fixed keys
+-- below; a script's own keys follow from KEYS[6] (a script acting on one task gets that task's
+-- hash and files set, both tagged with the task id). The K helpers build, in the format of
+-- shared/keys.py, only the names of keys that depend on what a script reads: a task's type,
+-- the tasks it finds in an index, a file.
+-- Every script answers one shape: {code, task, data}. code is 'ok', 'gone' (no such task, or
+-- not the caller's) or 'refused' (the task's state or the lease fence refuses the change);
+-- task is the task's hash as a flat list ({} when not asked for); data is a list of extras.
+-- Times come from the server clock (TIME), so gateways with skewed clocks agree.
 local P = ARGV[1]
+local LEASES = KEYS[1]   -- {p}:leases          every running task, score = lease expiry ms
+local UPDATED = KEYS[2]  -- {p}:tasks:updated   every task, score = lastUpdated (cleanup)
+local QUEUE = KEYS[3]    -- {p}:queue           the dispatchers' job queue (arq.lua)
+local HOOKS = KEYS[4]    -- the job queue webhook deliveries go to
+local UNREFERENCED = KEYS[5]  -- {p}:files:unreferenced  uploads no task references yet
+local K = {}
+function K.task(id) return P .. ':task:{' .. id .. '}' end
+function K.files(id) return P .. ':task:{' .. id .. '}:files' end
+function K.scheduled(ttype) return P .. ':tasks:scheduled:' .. ttype end
+function K.running(ttype) return P .. ':tasks:running:' .. ttype end
+function K.user_tasks(uid) return P .. ':tasks:user:' .. uid end
+function K.file(fid) return P .. ':file:' .. fid end
+K.chan_task = P .. ':chan:task'    -- pub/sub: "{id} {status}" when cancelled or finished
+K.chan_ready = P .. ':chan:ready'  -- pub/sub: a task of this type became claimable
+K.chan_wake = P .. ':chan:wake'    -- pub/sub: a job was queued
+local LEASE_FIELDS = {'leaseToken', 'leaseExpires', 'leaseOwner'}
+
+local function reply(code, k, data)
+  return {code, k and redis.call('HGETALL', k) or {}, data or {}}
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function task_key(id) return P .. ':task:' .. id end
-local function job_payload(fn, args_json, now)
-  return '{"t":null,"f":"' .. fn .. '","a":' .. args_json .. ',"k":{},"et":' .. now .. '}'
+local function sec(ms) return math.floor(ms / 1000) end
+-- The fields of a task hash, as a table (HMGET).
+local function load(k, ...)
+  local names, out = {...}, {}
+  local values = redis.call('HMGET', k, unpack(names))
+  for i, n in ipairs(names) do out[n] = values[i] end
+  return out
 end
--- Queue one arq job by writing arq 0.28's own keys (job payload + queue entry), then wake.
-local function enqueue(job_id, fn, args_json, now)
-  local jk = 'arq:job:' .. job_id
-  if redis.call('EXISTS', jk) == 1 then return 0 end
-  redis.call('SET', jk, job_payload(fn, args_json, now), 'PX', 30 * 86400000)
-  redis.call('ZADD', P .. ':queue', now, job_id)
-  redis.call('PUBLISH', P .. ':chan:wake', job_id)
-  return 1
+-- The caller owns the task: kind '*' (operator), 'user' (userId), 'guest' (a task without user
+-- made from that client address) or 'exapp' (a task without user made by that ExApp).
+-- t holds the fields userId, guest and exApp. shared.tasks.Owner applies the same rule.
+local function owned(t, kind, who)
+  if kind == '*' then return true end
+  if kind == 'user' then return t.userId == who end
+  if t.userId then return false end
+  if kind == 'guest' then return t.guest == who end
+  return kind == 'exapp' and not t.guest and t.exApp == who
 end
-local function enqueue_run(id, gen, now)
-  return enqueue(P .. ':run:' .. id .. ':' .. gen, 'run_task', '[' .. id .. ',' .. gen .. ']', now)
+-- Record where a running task's lease ends: the type's running set and the sweep's set.
+local function index_lease(id, ttype, expires)
+  redis.call('ZADD', K.running(ttype), expires, id)
+  redis.call('ZADD', LEASES, expires, id)
 end
-local function enqueue_webhook(id, now)
-  local k = task_key(id)
-  local uri = redis.call('HGET', k, 'webhookUri')
-  local method = redis.call('HGET', k, 'webhookMethod')
-  if not uri or not method or uri == '' or method == '' then return 0 end
-  local n = redis.call('HINCRBY', k, 'webhookSeq', 1)
-  return enqueue(P .. ':hook:' .. id .. ':' .. n, 'fire_webhook', '[' .. id .. ']', now)
+local function extend_lease(k, id, ttype, lease_ms, now)
+  local expires = now + tonumber(lease_ms)
+  redis.call('HSET', k, 'leaseExpires', expires)
+  index_lease(id, ttype, expires)
 end
-local function touch(id, now)
-  redis.call('HSET', task_key(id), 'lastUpdated', math.floor(now / 1000))
-  redis.call('ZADD', P .. ':tasks:updated', math.floor(now / 1000), id)
-end
-local function drop_from_queues(id, ttype)
-  redis.call('ZREM', P .. ':tasks:scheduled:' .. ttype, id)
-  redis.call('ZREM', P .. ':tasks:running:' .. ttype, id)
-  redis.call('ZREM', P .. ':leases', id)
-end
--- Owner check: ARGV owner '*' (operator), '' (guest: only tasks without user) or a user id.
-local function owned(k, owner)
-  if owner == '*' then return true end
-  local uid = redis.call('HGET', k, 'userId')
-  if owner == '' then return uid == false end
-  return uid == owner
-end
-local function finish(id, ttype, status, now)
-  local k = task_key(id)
-  redis.call('HSET', k, 'status', status, 'endedAt', math.floor(now / 1000))
-  redis.call('HDEL', k, 'leaseToken', 'leaseExpires', 'leaseOwner')
-  drop_from_queues(id, ttype)
-  touch(id, now)
-  redis.call('PUBLISH', P .. ':chan:task', id .. ' ' .. status)
-  enqueue_webhook(id, now)
-end
--- Remove the arq job of the task's current generation (queue entry, payload, markers).
-local function drop_job(id)
-  local job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', task_key(id), 'gen') or '0')
-  redis.call('ZREM', P .. ':queue', job)
-  redis.call('DEL', 'arq:job:' .. job, 'arq:in-progress:' .. job, 'arq:retry:' .. job)
-end
--- Put a running task back in line (a new generation, so the old job cannot claim it). It
--- keeps its place: the scheduled set is scored by the original schedule time.
-local function requeue(id, ttype, now)
-  local k = task_key(id)
-  local gen = redis.call('HINCRBY', k, 'gen', 1)
-  redis.call('HSET', k, 'status', 'STATUS_SCHEDULED')
-  redis.call('HDEL', k, 'leaseToken', 'leaseExpires', 'leaseOwner', 'progress')
-  redis.call('ZREM', P .. ':tasks:running:' .. ttype, id)
-  redis.call('ZREM', P .. ':leases', id)
-  local first = tonumber(redis.call('HGET', k, 'scheduledAt') or '0') * 1000
-  redis.call('ZADD', P .. ':tasks:scheduled:' .. ttype, first > 0 and first or now, id)
-  touch(id, now)
-  enqueue_run(id, gen, now)
-  redis.call('PUBLISH', P .. ':chan:ready', ttype)
+-- SCHEDULED -> RUNNING under a new lease (claim.lua, claim_next.lua). t: the task's fields
+-- startedAt and attempt.
+local function take(k, id, ttype, t, owner, token, lease_ms, provider, now)
+  local expires = now + tonumber(lease_ms)
+  local f = {'status', 'STATUS_RUNNING', 'leaseOwner', owner, 'leaseToken', token,
+    'leaseExpires', expires, 'provider', provider, 'attempt', tonumber(t.attempt or '0') + 1,
+    'lastUpdated', sec(now)}
+  if not t.startedAt then
+    table.insert(f, 'startedAt')
+    table.insert(f, sec(now))
+  end
+  redis.call('HSET', k, unpack(f))
+  redis.call('ZREM', K.scheduled(ttype), id)
+  index_lease(id, ttype, expires)
 end
 -- Link files to a task (comma-separated ids): they are kept with it and deleted with it.
-local function link_files(id, csv)
+local function link_files(files, csv)
   for fid in string.gmatch(csv, '[^,]+') do
-    if redis.call('SADD', P .. ':task:' .. id .. ':files', fid) == 1 then
-      redis.call('HINCRBY', P .. ':file:' .. fid, 'refs', 1)
+    if redis.call('SADD', files, fid) == 1 then
+      redis.call('HINCRBY', K.file(fid), 'refs', 1)
     end
-    redis.call('ZREM', P .. ':files:unreferenced', fid)
+    redis.call('ZREM', UNREFERENCED, fid)
   end
 end

@@ -1,28 +1,29 @@
--- Recover tasks whose lease expired. ARGV: prefix, max attempts, batch size, failure message.
--- Each expired task goes back to scheduled with a new generation (a new arq job), or, after
--- max attempts, fails with a user-facing message. Returns {requeued ids…, '|', failed ids…}.
+-- The lease sweep: running tasks whose lease expired go back in line, or fail after the last
+-- attempt with a user-facing message.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- ARGV[2]    - maximum attempts
+-- ARGV[3]    - batch size
+-- ARGV[4]    - userFacingErrorMessage of a task that ran out of attempts
+-- RUNNING -> SCHEDULED (new generation) or FAILED. Answers {'ok', {}, {{requeued ids…},
+-- {failed ids…}}}.
 local now = now_ms()
-local ids = redis.call('ZRANGEBYSCORE', P .. ':leases', '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local ids = redis.call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local requeued, failed = {}, {}
 for _, id in ipairs(ids) do
-  local k = task_key(id)
-  local st = redis.call('HGET', k, 'status')
-  if st ~= 'STATUS_RUNNING' then
-    redis.call('ZREM', P .. ':leases', id)
+  local k = K.task(id)
+  local t = load(k, 'status', 'type', 'gen', 'attempt', 'webhookUri', 'webhookMethod')
+  if t.status ~= 'STATUS_RUNNING' then
+    redis.call('ZREM', LEASES, id)
   else
-    local ttype = redis.call('HGET', k, 'type')
-    drop_job(id)
-    if tonumber(redis.call('HGET', k, 'attempt') or '0') >= tonumber(ARGV[2]) then
-      redis.call('HSET', k, 'errorMessage', 'lease expired after the last attempt',
-        'userFacingErrorMessage', ARGV[4])
-      finish(id, ttype, 'STATUS_FAILED', now)
+    ARQ.drop_run(id, t.gen)
+    if tonumber(t.attempt or '0') >= tonumber(ARGV[2]) then
+      finish(k, id, t.type, t, 'STATUS_FAILED', now, {'errorMessage',
+        'lease expired after the last attempt', 'userFacingErrorMessage', ARGV[4]})
       table.insert(failed, id)
     else
-      requeue(id, ttype, now)
+      requeue(k, id, t.type, now)
       table.insert(requeued, id)
     end
   end
 end
-table.insert(requeued, '|')
-for _, id in ipairs(failed) do table.insert(requeued, id) end
-return requeued
+return reply('ok', false, {requeued, failed})

@@ -1,27 +1,21 @@
--- Record progress. ARGV: prefix, id, progress, token ('' = provider route, no fencing),
--- lease ms ('' = keep). A cancelled or finished task is returned unchanged; a scheduled one
--- becomes running (Nextcloud's semantics). Returns the task or nil when it does not exist.
-local id = ARGV[2]
-local k = task_key(id)
-local st = redis.call('HGET', k, 'status')
-if not st then return nil end
-if st ~= 'STATUS_SCHEDULED' and st ~= 'STATUS_RUNNING' then return redis.call('HGETALL', k) end
-if ARGV[4] ~= '' and redis.call('HGET', k, 'leaseToken') ~= ARGV[4] then
-  return redis.call('HGETALL', k)
+-- The lease holder reports progress (and, with a lease length, extends its lease).
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - {p}:task:{<id>}
+-- ARGV[2]    - task id
+-- ARGV[3]    - progress, 0..1
+-- ARGV[4]    - lease token (required: there is no progress without a claim)
+-- ARGV[5]    - lease, ms ('' = keep the expiry)
+-- ARGV[6]    - '1': answer with the task
+-- RUNNING under this token stays RUNNING: 'ok'. Any other status or token: 'refused', nothing
+-- changes. A task that does not exist: 'gone'.
+local id, k = ARGV[2], KEYS[6]
+local t = load(k, 'status', 'leaseToken', 'type')
+if not t.status then return reply('gone') end
+local want = ARGV[6] == '1' and k
+if t.status ~= 'STATUS_RUNNING' or ARGV[4] == '' or t.leaseToken ~= ARGV[4] then
+  return reply('refused', want)
 end
 local now = now_ms()
-local ttype = redis.call('HGET', k, 'type')
-if st == 'STATUS_SCHEDULED' then
-  redis.call('HSET', k, 'status', 'STATUS_RUNNING', 'startedAt', math.floor(now / 1000))
-  redis.call('ZREM', P .. ':tasks:scheduled:' .. ttype, id)
-  redis.call('HINCRBY', k, 'attempt', 1)
-end
-redis.call('HSET', k, 'progress', ARGV[3])
-if ARGV[5] ~= '' then
-  local expires = now + tonumber(ARGV[5])
-  redis.call('HSET', k, 'leaseExpires', expires)
-  redis.call('ZADD', P .. ':tasks:running:' .. ttype, expires, id)
-  redis.call('ZADD', P .. ':leases', expires, id)
-end
-touch(id, now)
-return redis.call('HGETALL', k)
+redis.call('HSET', k, 'progress', ARGV[3], 'lastUpdated', sec(now))
+if ARGV[5] ~= '' then extend_lease(k, id, t.type, ARGV[5], now) end
+return reply('ok', want)

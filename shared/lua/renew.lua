@@ -1,13 +1,15 @@
--- Extend a lease. ARGV: prefix, id, token, lease ms. Returns 'ok', or the reason it is lost:
--- the task's status when not running, 'lost' when another claim holds it, 'gone' if deleted.
-local id = ARGV[2]
-local k = task_key(id)
-local st = redis.call('HGET', k, 'status')
-if not st then return 'gone' end
-if st ~= 'STATUS_RUNNING' then return st end
-if redis.call('HGET', k, 'leaseToken') ~= ARGV[3] then return 'lost' end
-local expires = now_ms() + tonumber(ARGV[4])
-redis.call('HSET', k, 'leaseExpires', expires)
-redis.call('ZADD', P .. ':tasks:running:' .. redis.call('HGET', k, 'type'), expires, id)
-redis.call('ZADD', P .. ':leases', expires, id)
-return 'ok'
+-- The lease holder extends its lease.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - {p}:task:{<id>}
+-- ARGV[2]    - task id
+-- ARGV[3]    - lease token
+-- ARGV[4]    - lease, ms
+-- RUNNING under this token stays RUNNING: {'ok', {}, {}}. Otherwise {'refused', {}, {status
+-- or 'lost' (another claim holds it)}}, or {'gone', {}, {}} when the task was deleted.
+local id, k = ARGV[2], KEYS[6]
+local t = load(k, 'status', 'leaseToken', 'type')
+if not t.status then return reply('gone') end
+if t.status ~= 'STATUS_RUNNING' then return reply('refused', false, {t.status}) end
+if t.leaseToken ~= ARGV[3] then return reply('refused', false, {'lost'}) end
+extend_lease(k, id, t.type, ARGV[4], now_ms())
+return reply('ok')

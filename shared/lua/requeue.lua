@@ -1,17 +1,22 @@
--- Operator requeue. ARGV: prefix, id. A failed, cancelled or running (stuck) task goes back to
--- scheduled with a fresh generation and attempt count; a holder of the old lease is fenced off.
--- Returns the task, or nil when it does not exist or is scheduled or successful already.
-local id = ARGV[2]
-local k = task_key(id)
-local st = redis.call('HGET', k, 'status')
-if st ~= 'STATUS_FAILED' and st ~= 'STATUS_CANCELLED' and st ~= 'STATUS_RUNNING' then
-  return nil
+-- The operator runs a task again (`taskproc tasks requeue`): a fresh generation and attempt
+-- count; a holder of the old lease is fenced off and told to stop.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - {p}:task:{<id>}
+-- ARGV[2]    - task id
+-- FAILED, CANCELLED or RUNNING (stuck) -> SCHEDULED: {'ok', task, {}}. SCHEDULED or
+-- SUCCESSFUL: {'refused', {}, {status}}. No such task: {'gone', {}, {}}.
+local id, k = ARGV[2], KEYS[6]
+local t = load(k, 'status', 'type', 'gen')
+if not t.status then return reply('gone') end
+if t.status ~= 'STATUS_FAILED' and t.status ~= 'STATUS_CANCELLED'
+    and t.status ~= 'STATUS_RUNNING' then
+  return reply('refused', false, {t.status})
 end
-drop_job(id)
-if st == 'STATUS_RUNNING' then
-  redis.call('PUBLISH', P .. ':chan:task', id .. ' STATUS_CANCELLED')
+ARQ.drop_run(id, t.gen)
+if t.status == 'STATUS_RUNNING' then
+  redis.call('PUBLISH', K.chan_task, id .. ' STATUS_CANCELLED')
 end
 redis.call('HDEL', k, 'endedAt', 'errorMessage', 'userFacingErrorMessage', 'output')
 redis.call('HSET', k, 'attempt', 0)
-requeue(id, redis.call('HGET', k, 'type'), now_ms())
-return redis.call('HGETALL', k)
+requeue(k, id, t.type, now_ms())
+return reply('ok', k)

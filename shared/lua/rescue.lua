@@ -1,22 +1,21 @@
--- Rescue scheduled tasks whose arq job can no longer run them. ARGV: prefix, ids…
--- A scheduled task whose current job is gone (it ran without claiming: no provider there, or a
--- Redis error) or is marked in progress (its worker died between pickup and claim; a live
--- worker claims within milliseconds) gets a new generation and a new job. The caller passes
--- only tasks that have waited longer than that. Returns the rescued ids.
+-- The orphan sweep: scheduled tasks whose job can no longer run them get a new generation and
+-- a new job (see ARQ.orphaned: a job that ran without claiming, or one whose worker died
+-- between pickup and claim; a live worker claims within milliseconds, and the caller passes
+-- only tasks that have waited longer than that).
+-- KEYS[1..5] - the prelude's (common.lua)
+-- ARGV[2..]  - task ids
+-- SCHEDULED stays SCHEDULED. Answers {'ok', {}, {rescued ids…}}.
 local rescued = {}
 for i = 2, #ARGV do
   local id = ARGV[i]
-  local k = task_key(id)
-  if redis.call('HGET', k, 'status') == 'STATUS_SCHEDULED' then
-    local job = P .. ':run:' .. id .. ':' .. (redis.call('HGET', k, 'gen') or '0')
-    if redis.call('EXISTS', 'arq:job:' .. job) == 0
-        or redis.call('EXISTS', 'arq:in-progress:' .. job) == 1 then
-      drop_job(id)
-      local now = now_ms()
-      enqueue_run(id, redis.call('HINCRBY', k, 'gen', 1), now)
-      touch(id, now)
-      table.insert(rescued, id)
-    end
+  local k = K.task(id)
+  local t = load(k, 'status', 'type', 'gen')
+  if t.status == 'STATUS_SCHEDULED' and ARQ.orphaned(id, t.gen) then
+    ARQ.drop_run(id, t.gen)
+    local now = now_ms()
+    ARQ.enqueue_run(id, redis.call('HINCRBY', k, 'gen', 1), t.type, now)
+    redis.call('HSET', k, 'lastUpdated', sec(now))
+    table.insert(rescued, id)
   end
 end
-return rescued
+return reply('ok', false, rescued)

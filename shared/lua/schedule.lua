@@ -1,26 +1,26 @@
--- Create a task and queue it. ARGV: prefix, type, userId ('' = none), hasUser (0/1), appId,
--- customId, input JSON, webhookUri, webhookMethod, includeWatermark (0/1), expected runtime s,
--- input file ids (comma-separated), guest address ('' = not a guest).
--- Returns the new task as a flat hash.
-local ttype, uid, has_user = ARGV[2], ARGV[3], ARGV[4] == '1'
+-- Create a task and queue its job.
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - {p}:task:seq
+-- KEYS[7]    - {p}:tasks:user:{uid}, the user's index ('' for a task without user)
+-- ARGV[2]    - task type
+-- ARGV[3]    - expected runtime, seconds
+-- ARGV[4]    - input file ids, comma-separated
+-- ARGV[5]    - '1': an external provider serves the type (announce it on chan:ready)
+-- ARGV[6..]  - field, value pairs of the new task (shared.tasks.TaskField)
+-- SCHEDULED. Answers {'ok', {}, {id, scheduledAt}}: the caller knows the rest of the task.
+local ttype = ARGV[2]
 local now = now_ms()
-local id = redis.call('INCR', P .. ':task:seq')
-local k = task_key(id)
-local sec = math.floor(now / 1000)
-redis.call('HSET', k, 'id', id, 'type', ttype, 'status', 'STATUS_SCHEDULED', 'appId', ARGV[5],
-  'customId', ARGV[6], 'input', ARGV[7], 'scheduledAt', sec, 'lastUpdated', sec,
-  'completionExpectedAt', sec + tonumber(ARGV[11]), 'includeWatermark', ARGV[10],
-  'allowCleanup', '1', 'attempt', 0, 'gen', 1)
-if has_user then
-  redis.call('HSET', k, 'userId', uid)
-  redis.call('ZADD', P .. ':tasks:user:' .. uid, sec, id)
-end
-if ARGV[13] ~= '' then redis.call('HSET', k, 'guest', ARGV[13]) end
-if ARGV[8] ~= '' then redis.call('HSET', k, 'webhookUri', ARGV[8]) end
-if ARGV[9] ~= '' then redis.call('HSET', k, 'webhookMethod', ARGV[9]) end
-link_files(id, ARGV[12])
-redis.call('ZADD', P .. ':tasks:updated', sec, id)
-redis.call('ZADD', P .. ':tasks:scheduled:' .. ttype, now, id)
-enqueue_run(id, 1, now)
-redis.call('PUBLISH', P .. ':chan:ready', ttype)
-return redis.call('HGETALL', k)
+local id = redis.call('INCR', KEYS[6])
+local k = K.task(id)
+local s = sec(now)
+local f = {'id', id, 'type', ttype, 'status', 'STATUS_SCHEDULED', 'scheduledAt', s,
+  'lastUpdated', s, 'completionExpectedAt', s + tonumber(ARGV[3]), 'attempt', 0, 'gen', 1}
+for i = 6, #ARGV do table.insert(f, ARGV[i]) end
+redis.call('HSET', k, unpack(f))
+if KEYS[7] ~= '' then redis.call('ZADD', KEYS[7], s, id) end
+link_files(K.files(id), ARGV[4])
+redis.call('ZADD', UPDATED, s, id)
+redis.call('ZADD', K.scheduled(ttype), now, id)
+ARQ.enqueue_run(id, 1, ttype, now)
+if ARGV[5] == '1' then redis.call('PUBLISH', K.chan_ready, ttype) end
+return reply('ok', false, {id, s})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.settings import Settings
-from shared.store import OWNER_ANY
+from shared.store import OPERATOR
 from shared.tasks import Status
 from tests.conftest import wait_for_status
 from tests.support.providers import EchoProvider
@@ -46,7 +46,7 @@ async def test_old_tasks_are_removed_with_index_entries(api: Any, make_user: Any
     await wait_for_status(redis, keys, fresh, Status.SUCCESSFUL)
     await proc._housekeeping()
     assert await redis.exists(keys.task(fresh))
-    assert await proc.dispatcher.store.delete(kept, OWNER_ANY) == []
+    assert await proc.dispatcher.store.delete(kept, OPERATOR) == []
 
 
 async def test_pickup_does_not_wait_for_the_fallback_poll(api: Any, make_user: Any,

@@ -39,6 +39,7 @@ async def test_progress_out_of_range_is_400_not_500(api: Any, make_user: Any,
     resp = await api.post(f"{V2}/tasks_provider/999/progress?format=json",
                           json={"progress": 0.1}, headers=app)
     assert resp.status == 404
+    assert (await next_task(api, app)).status == 200
     resp = await api.post(f"{V2}/tasks_provider/{task['id']}/result?format=json",
                           json={"output": None, "errorMessage": None}, headers=app)
     assert resp.status == 400
@@ -49,6 +50,7 @@ async def test_seed_aliases_for_progress_and_result(api: Any, make_user: Any,
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app)
     task = await schedule(api, alice)
+    assert (await next_task(api, app)).status == 200
     resp = await api.get(f"{V2}/task/{task['id']}/progress?format=json&progress=0.3",
                          headers=app)
     assert (await resp.json())["ocs"]["data"]["task"]["status"] == "STATUS_RUNNING"

@@ -10,7 +10,7 @@ import pytest
 
 from services.cli import _parser
 from shared.settings import Settings
-from shared.store import TaskStore
+from shared.store import OPERATOR, TaskStore
 from shared.tasks import Status
 from tests.conftest import wait_for_status
 from tests.ops.test_metrics import _schedule, register
@@ -30,7 +30,7 @@ async def test_list_filters_and_show(api: Any, make_user: Any, redis: Any, keys:
     alice, bob = await make_user("alice"), await make_user("bob")
     a1 = await _schedule(api, alice)
     b1 = await _schedule(api, bob, ttype="core:text2text:summary")
-    await TaskStore(redis, keys).cancel(a1, "*")
+    await TaskStore(redis, keys).cancel(a1, OPERATOR)
     code, out = await run(settings, capsys, "task", "list")
     assert code == 0 and [int(line.split("\t")[0]) for line in out.splitlines()] == [b1, a1]
     _, out = await run(settings, capsys, "task", "list", "--status", "cancelled")
@@ -42,7 +42,7 @@ async def test_list_filters_and_show(api: Any, make_user: Any, redis: Any, keys:
     assert out.startswith(f"{b1}\tSCHEDULED\tcore:text2text:summary\tbob")
     code, out = await run(settings, capsys, "task", "show", str(b1))
     assert code == 0 and "status: STATUS_SCHEDULED" in out
-    assert f"arq job: {keys.p}:run:{b1}:1 queued=True in_progress=False" in out
+    assert f"job: {keys.p}:run:{b1}:1 queued=True in_progress=False" in out
     assert (await run(settings, capsys, "task", "show", "999"))[0] == 1
 
 
@@ -79,7 +79,7 @@ async def test_requeue_takes_a_stuck_task_from_its_holder(api: Any, make_user: A
                       provider_id="test:echo")
     assert (await run(settings, capsys, "task", "requeue", str(tid)))[0] == 0
     accepted = await store.result(tid, output={"output": "late"}, token="old")
-    assert accepted is not None and accepted[0] is False  # the old holder is fenced off
+    assert accepted is not None and accepted.applied is False  # the old holder is fenced off
     task = await store.get(tid)
     assert task is not None and task.status is Status.SCHEDULED
     assert await redis.zscore(keys.queue, f"{keys.p}:run:{tid}:2") is not None

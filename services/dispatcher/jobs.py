@@ -1,0 +1,184 @@
+"""The dispatchers' job queue: arq 0.28, and the only Python that knows it.
+
+Each task has one job per generation, `{p}:run:{id}:{gen}`, calling `run_task(id, gen, type)`;
+webhook deliveries are `{p}:hook:{id}:{n}` calling `fire_webhook(id)`. The Lua side
+(shared/lua/arq.lua) writes jobs as arq stores them: a JSON payload under `arq:job:{job id}`
+(arq cannot prefix its own keys) and an entry in the queue ZSET scored by enqueue time ms.
+tests/dispatcher/test_arq_contract.py checks these assumptions against the installed arq.
+
+`JobWorker` differs from arq's Worker in three places:
+- it waits on an event set by `{p}:chan:wake` (the scripts publish there after an enqueue)
+  instead of polling, with a fallback poll for lost messages, and refills a freed slot at once;
+- it starts jobs with one script (shared/lua/pickup.lua) that marks every job it takes in
+  progress, instead of arq's WATCH/EXISTS/ZSCORE/MULTI per job;
+- it finishes a job with one pipeline without a transaction (arq: MULTI, an abort-set ZREM and
+  EXEC around the same two commands).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.worker import Worker, func
+from redis.asyncio import Redis
+
+from shared.keys import Keys
+from shared.redis import connect
+from shared.scripts import Scripts, text
+from shared.settings import Settings
+from shared.store import TaskStore
+
+ARQ_VERSION = "0.28.0"
+"""The arq release this module was written against (pinned in pyproject.toml)."""
+RUN_TASK, FIRE_WEBHOOK = "run_task", "fire_webhook"
+RunTask = Callable[[int, int, str | None, float | None], Awaitable[None]]
+"""(task id, generation, task type or None for older jobs, enqueue time in unix seconds)."""
+
+
+def run_job_id(keys: Keys, task_id: int, gen: int) -> str:
+    return f"{keys.p}:run:{task_id}:{gen}"
+
+
+def job_key(job_id: str) -> str:
+    return job_key_prefix + job_id
+
+
+def in_progress_key(job_id: str) -> str:
+    return in_progress_key_prefix + job_id
+
+
+def retry_key(job_id: str) -> str:
+    return retry_key_prefix + job_id
+
+
+def connect_pool(settings: Settings) -> Redis:
+    """The dispatcher's Redis client: arq needs its own client class."""
+    return connect(settings, redis_class=ArqRedis)
+
+
+async def job_state(redis: Redis, keys: Keys, task_id: int, gen: int) -> tuple[str, bool, bool]:
+    """(job id, queued, marked in progress) of a task's current job, for operators."""
+    job = run_job_id(keys, task_id, gen)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zscore(keys.queue, job)
+        pipe.exists(in_progress_key(job))
+        queued, running = await pipe.execute()
+    return job, queued is not None, bool(running)
+
+
+class JobWorker(Worker):
+    """arq's Worker, run with poll_delay=0; `wake()` starts the next iteration now."""
+
+    def __init__(self, *args: Any, scripts: Scripts, fallback_poll: float = 1.0,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, poll_delay=0, job_serializer=orjson.dumps,
+                         job_deserializer=orjson.loads, allow_abort_jobs=False, **kwargs)
+        self._scripts = scripts
+        self._wake_event = asyncio.Event()
+        self._fallback = fallback_poll
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake_event.set()
+
+    def stop_polling(self) -> None:
+        """Leave the poll loop at its next safe point (not in the middle of a Redis call)."""
+        self._stopping = True
+        self._wake_event.set()
+
+    async def _poll_iteration(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._fallback):
+                await self._wake_event.wait()
+        if self._stopping:
+            raise asyncio.CancelledError  # ends main(); DispatcherProcess.run treats it as a stop
+        self._wake_event.clear()  # clear before reading the queue: a wake during it is kept
+        if self.allow_pick_jobs and self.job_counter < self.max_jobs:
+            await self._pick(self.max_jobs - self.job_counter)
+        for job_id, t in list(self.tasks.items()):
+            if t.done():
+                del self.tasks[job_id]
+                t.result()  # arq's way of surfacing errors of run_job
+        await self.heart_beat()
+
+    async def _pick(self, free: int) -> None:
+        reply = await self._scripts.run("pickup", [self.queue_name], free, self.queue_read_limit,
+                                        int(self.in_progress_timeout_s * 1000))
+        started = reply.data
+        for job_b, score in zip(started[0::2], started[1::2], strict=True):
+            job_id = text(job_b)
+            await self.sem.acquire()
+            self.job_counter += 1
+            t = self.loop.create_task(self.run_job(job_id, int(float(text(score)))))
+            t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = t
+
+    async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
+                         result_timeout_s: float | None, keep_result_forever: bool,
+                         incr_score: int | None, keep_in_progress: float | None) -> None:
+        if result_data or incr_score or keep_in_progress is not None:
+            await super().finish_job(job_id, finish, result_data, result_timeout_s,
+                                     keep_result_forever, incr_score, keep_in_progress)
+            return
+        async with self.pool.pipeline(transaction=False) as pipe:
+            if finish:  # out of the queue first, so no worker picks a half-removed job
+                pipe.zrem(self.queue_name, job_id)
+                pipe.delete(in_progress_key(job_id), retry_key(job_id), job_key(job_id))
+            else:
+                pipe.delete(in_progress_key(job_id))
+            await pipe.execute()
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self._wake_event.set()
+
+    def finishing(self) -> list[asyncio.Future[Any]]:
+        """arq finishes a job in a shielded task that outlives the cancelled job: those tasks,
+        so that shutdown lets them clean up before the pool closes under them."""
+        return [t for t in asyncio.all_tasks()
+                if getattr(t.get_coro(), "__qualname__", "").startswith("Worker.finish")]
+
+
+def task_worker(settings: Settings, redis: Redis, store: TaskStore, run_task: RunTask, *,
+                worker_id: str, on_startup: Callable[[dict[str, Any]], Awaitable[None]],
+                webhook: Callable[[int], Awaitable[None]] | None = None,
+                handle_signals: bool = False) -> JobWorker:
+    """The worker of a dispatcher's task jobs (and, while they share the queue, webhooks)."""
+    async def run(ctx: dict[str, Any], task_id: int, gen: int,
+                  task_type: str | None = None) -> None:
+        enqueued = ctx.get("enqueue_time")
+        await run_task(task_id, gen, task_type,
+                       enqueued.timestamp() if isinstance(enqueued, dt.datetime) else None)
+
+    functions = [func(run, name=RUN_TASK)]
+    if webhook is not None:
+        async def hook(ctx: dict[str, Any], task_id: int) -> None:
+            await webhook(task_id)
+        functions.append(func(hook, name=FIRE_WEBHOOK, max_tries=1))
+    return JobWorker(
+        functions=functions, redis_pool=redis, scripts=store.scripts,
+        queue_name=store.keys.queue, max_jobs=settings.dispatcher_concurrency,
+        job_timeout=7 * 24 * 3600, keep_result=0, max_tries=1_000_000, retry_jobs=True,
+        queue_read_limit=max(1000, 10 * settings.dispatcher_concurrency),
+        handle_signals=handle_signals, job_completion_wait=int(settings.shutdown_grace_seconds),
+        health_check_interval=10, health_check_key=f"{store.keys.p}:health:{worker_id}",
+        on_startup=on_startup, fallback_poll=settings.dispatcher_fallback_poll)
+
+
+async def rescue_orphans(store: TaskStore, local_types: list[str], before_ms: int) -> list[int]:
+    """New jobs for scheduled tasks of local providers, waiting since before `before_ms`, whose
+    job can no longer run them (gone, or marked in progress by a worker that died)."""
+    rescued: list[int] = []
+    for type_id in local_types:
+        ids = await store.waiting_since(type_id, before_ms)
+        if ids:
+            reply = await store.scripts.run("rescue", [], *ids)
+            rescued += [int(text(i)) for i in reply.data]
+    return rescued

@@ -1,0 +1,24 @@
+-- A dispatcher starts jobs: the due jobs of a queue that no worker runs yet, each marked in
+-- progress as arq's own start_jobs does with WATCH/MULTI per job (services/dispatcher/jobs.py
+-- calls this instead: one round trip for all of them).
+-- KEYS[1..5] - the prelude's (common.lua)
+-- KEYS[6]    - the queue
+-- ARGV[2]    - how many jobs to start at most (the worker's free slots)
+-- ARGV[3]    - how many queue entries to read at most
+-- ARGV[4]    - in-progress marker lifetime, ms
+-- Answers {'ok', {}, {job id, score, job id, score, …}}: the jobs this worker now runs.
+local now = now_ms()
+local want = tonumber(ARGV[2])
+local head = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'WITHSCORES', 'LIMIT', 0,
+  tonumber(ARGV[3]))
+local started = {}
+for i = 1, #head, 2 do
+  if #started >= 2 * want then break end
+  local marker = ARQ.in_progress_key(head[i])
+  if redis.call('EXISTS', marker) == 0 then
+    redis.call('SET', marker, '1', 'PX', ARGV[4])
+    table.insert(started, head[i])
+    table.insert(started, head[i + 1])
+  end
+end
+return reply('ok', false, started)
