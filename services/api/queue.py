@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from shared.auth import task_owner
 
 from services.api.tasks import _ok, task_id
 from shared.errors import BadRequest, NotFound, PreconditionFailed
+from shared.http.auth import task_owner
 from shared.http.context import SERVICES
 from shared.http.params import params
 from shared.http.routes import Access, Route

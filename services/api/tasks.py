@@ -105,9 +105,9 @@ async def _rate_limit_get(request: web.Request) -> dict[str, str]:
 
 
 def owner_of(request: web.Request) -> Owner:
-    """The caller as a task owner (shared.auth.task_owner). Guest tasks are bound to the guest's
-    address and ExApp tasks without user to the ExApp, so neither can reach another's tasks by
-    guessing ids (Nextcloud matched any task without a user)."""
+    """The caller as a task owner (shared.http.auth.task_owner). Guest tasks are bound to the
+    guest's address and ExApp tasks without user to the ExApp, so neither can reach another's
+    tasks by guessing ids (Nextcloud matched any task without a user)."""
     return task_owner(principal(request), request)
 
 

@@ -7,10 +7,10 @@ is stored) can be fetched; everything else is 404 "Not found", as in Nextcloud.
 from __future__ import annotations
 
 from aiohttp import web
-from shared.auth import task_owner
 
 from services.fileproxy.send import send_file
 from shared.errors import NotFound
+from shared.http.auth import task_owner
 from shared.http.context import SERVICES, Services
 from shared.http.security import principal
 
