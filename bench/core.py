@@ -142,9 +142,10 @@ async def bench_pickup(url: str) -> dict[str, Any]:
 async def count_commands(url: str, enqueue: Any, queues: list[str],
                          n: int = 200) -> dict[str, Any]:
     """Commands per task over n tasks, from MONITOR: `sent` by clients, `all` including those
-    run inside Lua scripts, `by_name` (sent, inside) per command, and `usec`: Redis CPU time per
-    task from INFO commandstats (each sent command at its type's mean time; a script's time
-    includes the commands inside it, which are not counted again).
+    run inside Lua scripts, `by_name` (sent, inside) per command; and `usec`, the Redis CPU time
+    per task: each command sent at its type's mean time in INFO commandstats, measured over
+    another n tasks without MONITOR (a script's time includes the commands inside it, which
+    are not counted again).
 
     The commands of the client that waits for the queue to drain are left out.
     """
@@ -152,7 +153,6 @@ async def count_commands(url: str, enqueue: Any, queues: list[str],
     skip = str((await waiter.client_info())["addr"])
     sent: Counter[str] = Counter()
     inside: Counter[str] = Counter()
-    await waiter.config_resetstat()
     async with monitor.monitor() as mon:
         async def tally() -> None:
             async for cmd in mon.listen():
@@ -169,15 +169,25 @@ async def count_commands(url: str, enqueue: Any, queues: list[str],
         await waiter.ping()  # a last command of ours: MONITOR has shown everything before it
         await asyncio.sleep(0.2)
         counter.cancel()
-    stats = await waiter.info("commandstats")
     await monitor.aclose()
+    per_call = await _mean_usec(waiter, enqueue, queues, n)
     await waiter.aclose()
-    per_call = {k.removeprefix("cmdstat_").split("|")[0].upper(): float(v["usec_per_call"])
-                for k, v in stats.items()}
     usec = sum(per_call.get(name, 0.0) * c for name, c in sent.items())
     return {"sent": sum(sent.values()) / n, "all": (sum(sent.values()) + sum(inside.values())) / n,
             "usec": usec / n,
             "by_name": {k: (sent[k] / n, inside[k] / n) for k in sorted(set(sent) | set(inside))}}
+
+
+async def _mean_usec(r: aioredis.Redis, enqueue: Any, queues: list[str],
+                     n: int) -> dict[str, float]:
+    """Mean Redis CPU time per call of each command over n more tasks (INFO commandstats)."""
+    await r.config_resetstat()
+    for i in range(n):
+        await enqueue(i)
+    await drain(r, queues)
+    stats = await r.info("commandstats")
+    return {k.removeprefix("cmdstat_").split("|")[0].upper(): float(v["usec_per_call"])
+            for k, v in stats.items()}
 
 
 async def drain(r: aioredis.Redis, keys: list[str]) -> None:
