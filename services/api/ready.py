@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from shared.http.context import SERVICES
-
-log = logging.getLogger(__name__)
+from shared.pubsub import listen_forever
 
 RECHECK_SECONDS = 1.0
 """Longest a waiter sleeps without looking at the queue again."""
@@ -60,22 +58,11 @@ class ReadyHub:
                 event.set()
 
     async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.redis.pubsub() as ps:
-                    await ps.subscribe(self.channel)
-                    self._subscribed.set()
-                    self._wake(None)  # anything published before (re)subscribing
-                    async for msg in ps.listen():
-                        if msg.get("type") == "message":
-                            data = msg["data"]
-                            self._wake(data.decode() if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a dropped connection: resubscribe, waiters re-check meanwhile
-                self._subscribed.clear()
-                log.warning("ready channel subscription lost; resubscribing", exc_info=True)
-                await asyncio.sleep(0.5)
+        def subscribed() -> None:
+            self._subscribed.set()
+            self._wake(None)  # anything published before (re)subscribing
+        await listen_forever(self.redis, [self.channel], lambda _, task_type: self._wake(task_type),
+                             subscribed, self._subscribed.clear)
 
     async def close(self) -> None:
         if self._listener is not None:

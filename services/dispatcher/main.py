@@ -22,6 +22,7 @@ from services.dispatcher.provider_interface import Provider
 from services.dispatcher.webhooks import fire_webhook
 from shared.housekeeping import delete_old_tasks
 from shared.metrics import Metrics
+from shared.pubsub import listen_forever
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,28 +84,22 @@ class DispatcherProcess:
     async def _listen(self, ready: asyncio.Event) -> None:
         """Wake the worker on enqueue; stop local work for cancelled tasks. Reconnects."""
         keys = self.dispatcher.keys
-        while True:
-            try:
-                async with self.redis.pubsub() as ps:
-                    await ps.subscribe(keys.chan_wake, keys.chan_task)
-                    ready.set()
-                    self.health.state.listening = True
-                    self.worker.wake()  # catch up on anything queued while disconnected
-                    async for msg in ps.listen():
-                        self._on_message(msg)
-            except (ConnectionError, OSError, Exception) as exc:
-                self.health.state.listening = False
-                log.warning("pub/sub listener lost its connection (%r); reconnecting", exc)
-                await asyncio.sleep(0.5)
 
-    def _on_message(self, msg: dict[str, Any]) -> None:
-        if msg.get("type") != "message":
-            return
-        channel = msg["channel"].decode()
+        def subscribed() -> None:
+            ready.set()
+            self.health.state.listening = True
+            self.worker.wake()  # catch up on anything queued while disconnected
+
+        def lost() -> None:
+            self.health.state.listening = False
+        await listen_forever(self.redis, [keys.chan_wake, keys.chan_task], self._on_message,
+                             subscribed, lost)
+
+    def _on_message(self, channel: str, data: str) -> None:
         if channel == self.dispatcher.keys.chan_wake:
             self.worker.wake()
             return
-        task_id, _, status = msg["data"].decode().partition(" ")
+        task_id, _, status = data.partition(" ")
         if status == "STATUS_CANCELLED":
             self.dispatcher.cancel_local(int(task_id))
 
