@@ -141,7 +141,8 @@ def _custom_type(d: dict[str, Any]) -> TaskType:
 
 
 def task_type_json(tt: TaskType, spec: ProviderSpec) -> dict[str, Any]:
-    """One `/tasktypes` entry with all 13 fields (reference §2.2); empty maps stay `{}`."""
+    """One `/tasktypes` entry with all 13 fields (TaskProcessingApiController::taskTypes);
+    empty maps stay `{}`."""
     return {
         "name": tt.name, "description": tt.description,
         "inputShape": shapes_to_json(tt.input_shape),

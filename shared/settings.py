@@ -79,7 +79,6 @@ class Settings(BaseSettings):
     guests: bool = False
     version: str = "33.0.0"
     """The Nextcloud version this server presents in capabilities and status."""
-    instance_name: str = "taskproc"
     max_body_bytes: int = 10 * 1024 * 1024
     """Largest JSON/form body the api accepts (file uploads go to the fileproxy)."""
     tasktypes_cache_seconds: float = 1.0

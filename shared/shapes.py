@@ -1,4 +1,5 @@
-"""Shape types, slot descriptors and the task-type model (reference §2.2, §2.3, §3.1).
+"""Shape types, slot descriptors and the task-type model (Nextcloud's OCP TaskProcessing
+ShapeDescriptor, ShapeEnumValue and EShapeType).
 
 A task type declares mandatory input and output slots; providers add optional slots, enum values
 and defaults. Everything here is plain data shared by the api (validation, `/tasktypes`) and the

@@ -1,4 +1,5 @@
-"""Input and output validation with Nextcloud's rules and messages (reference §3.4, §4.3)."""
+"""Input and output validation with Nextcloud's rules and messages (its TaskProcessing
+Manager::validateInput and setTaskResult)."""
 
 from __future__ import annotations
 

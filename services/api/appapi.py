@@ -1,5 +1,6 @@
-"""The AppAPI routes ExApps call to declare providers (reference §4.1), as nc_py_api sends them:
-`POST|DELETE /ocs/v{1,2}.php/apps/app_api/api/v1/ai_provider/task_processing`, and its log route.
+"""The AppAPI routes ExApps call to declare providers, as app_api serves them and nc_py_api
+sends them: `POST|DELETE /ocs/v{1,2}.php/apps/app_api/api/v1/ai_provider/task_processing`,
+and its log route.
 """
 
 from __future__ import annotations

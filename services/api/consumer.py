@@ -1,4 +1,5 @@
-"""ExApp consumer routes (reference §1.5): the user handlers behind `ExAppRequired`.
+"""ExApp consumer routes (Nextcloud 33+ `tasks_consumer/*`): the user handlers behind
+`ExAppRequired`.
 
 An ExApp acts as the user named in its AppAPI credentials, or without a user (tasks without
 owner, no file inputs). Schedule has no rate limit here, as in Nextcloud.

@@ -1,6 +1,7 @@
 """Provider routes for external providers (ExApps): next, next_batch, progress, result
-(reference §1.4, §4). Claims are atomic (shared/lua/claim_next.lua), oldest first, and only for
-the preferred provider of each type; `wait` turns next and next_batch into long polls.
+(Nextcloud's TaskProcessingApiController, as nc_py_api calls it). Claims are atomic
+(shared/lua/claim_next.lua), oldest first, and only for the preferred provider of each type;
+`wait` turns next and next_batch into long polls.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Queue figures: `GET /queue_stats` (Nextcloud 34, admins) and
-`GET /tasks/{taskId}/queue_position` (Nextcloud 35) (reference §1.3 #20, #21)."""
+`GET /tasks/{taskId}/queue_position` (Nextcloud 35) (TaskProcessingApiController)."""
 
 from __future__ import annotations
 

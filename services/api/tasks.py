@@ -1,4 +1,5 @@
-"""User routes: task types, schedule, read, list, cancel, delete (reference §1.3)."""
+"""User routes: task types, schedule, read, list, cancel, delete (as Nextcloud's
+core/Controller/TaskProcessingApiController.php serves them)."""
 
 from __future__ import annotations
 

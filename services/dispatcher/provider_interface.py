@@ -67,9 +67,6 @@ class Provider(Protocol):
         """Do the work; return the output map (slot -> value)."""
 
 
-ProviderFactory = Callable[[Any], Provider]
-"""Builds a provider from the dispatcher settings; raises ProviderUnavailable if it cannot."""
-
 
 class Engine:
     """Runs blocking engine calls in threads, at most `concurrency` at a time per provider.

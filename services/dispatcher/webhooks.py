@@ -1,4 +1,5 @@
-"""Webhooks with Nextcloud's semantics (reference §7.5): `{"task": …}` as JSON, 30 s timeout,
+"""Webhooks with Nextcloud's semantics (its TaskProcessing Manager::runWebhook):
+`{"task": …}` as JSON, 30 s timeout,
 no retries, errors only logged. Fired after a result and after a cancel.
 """
 

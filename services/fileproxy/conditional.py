@@ -1,7 +1,7 @@
 """Conditional and range requests on a stored file (RFC 9110 §13 and §14), as one pure function.
 
 aiohttp's FileResponse compares If-Range only as a date, so a stale ETag in If-Range still gets
-a partial response (reference deps.md §4.1); here an ETag in If-Range must match strongly, and a
+a partial response; here an ETag in If-Range must match strongly, and a
 date must equal Last-Modified, or the whole file is sent.
 """
 

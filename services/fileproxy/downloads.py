@@ -1,4 +1,5 @@
-"""Download routes: a task's owner (reference §1.3 #7) and providers (§1.4 #10).
+"""Download routes: a task's owner (`GET /tasks/{taskId}/file/{fileId}`) and providers
+(`GET /tasks_provider/{taskId}/file/{fileId}`).
 
 Only files the task references (its input file slots, and its output file slots once a result
 is stored) can be fetched; everything else is 404 "Not found", as in Nextcloud.

@@ -1,4 +1,5 @@
-"""Upload routes: providers' output files (reference §1.4 #11) and users' input files (extension).
+"""Upload routes: providers' output files (`POST /tasks_provider/{taskId}/file`) and users'
+input files (an extension).
 
 Bodies are streamed into the file store in constant memory: multipart (field `file`) part by
 part, or a raw body. Past the size cap the upload is refused with 413; a cut-off or refused

@@ -1,5 +1,5 @@
 """The OCS protocol: response envelope (JSON/XML, v1/v2), format choice and request parameters
-(reference §6).
+(Nextcloud's OCS BaseResponse, V1Response and V2Response).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from xml.sax.saxutils import escape
 import orjson
 from aiohttp import web
 from multidict import MultiMapping
-
-JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "application/xml; charset=utf-8"
 
 
 def is_v1(request: web.Request) -> bool:

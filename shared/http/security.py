@@ -1,6 +1,6 @@
 """Route access rules and the middleware that applies them and maps errors to OCS responses.
 
-Checks run in Nextcloud's order (reference §6.5): ExApp-only routes, then login, then admin,
+Checks run in Nextcloud's order (its SecurityMiddleware): ExApp-only routes, then login, then admin,
 then the CSRF rule (OCS-APIRequest header, or Bearer / AppAPI credentials).
 """
 

@@ -81,7 +81,8 @@ async def test_conditionals(proxy: Any, url_and_headers: tuple[str, Any]) -> Non
 
 async def test_stale_if_range_etag_sends_the_whole_file(
         proxy: Any, url_and_headers: tuple[str, Any]) -> None:
-    """aiohttp's FileResponse answers 206 here (deps.md §4.1); the resumed file would be wrong."""
+    """aiohttp's FileResponse would answer 206 here (it compares If-Range only as a date); the
+    resumed file would be wrong."""
     url, alice = url_and_headers
     resp = await proxy.get(url, headers=alice | {"If-Range": '"stale"', "Range": "bytes=0-9"})
     assert resp.status == 200 and await resp.read() == DATA

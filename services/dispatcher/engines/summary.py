@@ -3,7 +3,7 @@
 No language model is involved: the summary and the headline are sentences picked from the input
 (TextRank), the topics are key phrases (YAKE). sumy's default tokenizer needs NLTK data that no
 package ships, so sentences are split with pysbd and words with NLTK's Treebank tokenizer, which
-need no data (reference/providers.md §2.4).
+need no data (docs/engines.md).
 """
 
 from __future__ import annotations
