@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.compare_nc34_lib import (  # noqa: E402
+from scripts.compare_nc34_lib import (
     PROBES,
     Side,
     print_table,
@@ -48,7 +48,7 @@ async def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     cred = json.loads(args.credentials.read_text())
     worker = next(p / "shared/tools/nextcloud-dev/worker.sh"
-                  for p in Path(__file__).resolve().parents
+                  for p in Path(__file__).resolve().parents  # noqa: ASYNC240
                   if (p / "shared/tools/nextcloud-dev/worker.sh").exists())
     rows: list[tuple[str, list[str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +58,7 @@ async def main(argv: list[str]) -> int:
             for side in sides:
                 await asyncio.to_thread(side.prepare)
             await _phase(sides, "scheduled", args.only, rows)
-            proc = subprocess.Popen([str(worker), cred["paths"]["dest"], "25"],
+            proc = subprocess.Popen([str(worker), cred["paths"]["dest"], "25"],  # noqa: ASYNC220
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                     start_new_session=True)
             try:

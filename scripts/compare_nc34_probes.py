@@ -65,7 +65,8 @@ SCHEDULED: list[Probe] = [
     # item 1: repeated slashes
     _sched("double slash", "t5", path="//ocs/v2.php/taskprocessing/schedule"),
     Probe("GET //ocs/v2.php/taskprocessing/tasks?taskType=core:text2text", "GET",
-          "//ocs/v2.php/taskprocessing/tasks?taskType=core:text2text", show=("len:ocs/data/tasks",)),
+          "//ocs/v2.php/taskprocessing/tasks?taskType=core:text2text",
+          show=("len:ocs/data/tasks",)),
     Probe("GET /ocs//v2.php///taskprocessing//task/{t1}?format=json (no Accept)", "GET",
           "/ocs//v2.php///taskprocessing//task/{t1}?format=json", headers={},
           show=("h:Content-Type", "j:ocs/data/task/id")),

@@ -102,6 +102,15 @@ class UserStore:
         owner = await self.verify_token(password)
         return owner is not None and hmac.compare_digest(owner, user_id)
 
+    async def login(self, login_name: str, password: str) -> str | None:
+        """The user an app password signs in, if `login_name` names it. Login names match
+        case-insensitively, as in Nextcloud (`ALICE:<app password>` is alice)."""
+        owner = await self.verify_token(password)
+        if owner is None or not hmac.compare_digest(owner.casefold().encode(),
+                                                    login_name.casefold().encode()):
+            return None
+        return owner
+
 
 @dataclass(frozen=True)
 class ExApp:

@@ -8,6 +8,8 @@
     │   ├── PreconditionFailed     412, task type unavailable
     │   └── TooManyRequests        429, rate limit
     ├── NotLoggedIn                401 / statuscode 997
+    ├── LoginFailed                401 / 997 "Unauthorised" + WWW-Authenticate, wrong credentials
+    ├── AppAPIAuthFailed           401 / 997, an AppAPI route without ExApp credentials
     ├── Forbidden                  403, message in meta, data [] (admin-only route)
     ├── CSRFCheckFailed            412 plain JSON, missing OCS-APIRequest
     ├── ExAppRequired              412 plain JSON, provider route without AppAPI auth
@@ -79,6 +81,14 @@ class Forbidden(TaskProcError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class LoginFailed(TaskProcError):
+    """401 / OCS statuscode 997 "Unauthorised": Basic credentials that do not sign in."""
+
+
+class AppAPIAuthFailed(TaskProcError):
+    """401 / OCS statuscode 997 "AppAPI authentication failed": AppAPI's own routes."""
 
 
 class CSRFCheckFailed(TaskProcError):

@@ -184,8 +184,14 @@ class Task:
         v = self.raw.get(name)
         return int(float(v)) if v not in (None, "") else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The OCS shape: camelCase, STATUS_* strings, unix seconds; errorMessage never shown."""
+    def to_json(self, just_scheduled: bool = False) -> dict[str, Any]:
+        """The OCS shape: camelCase, STATUS_* strings, unix seconds; errorMessage never shown.
+
+        Numbers as Nextcloud 34 writes them: `progress` is 0 until a report (null only in the
+        schedule answer, which 34 renders before its database default applies), and whole
+        floats are whole numbers (`1`, not `1.0`), in `progress`, `input` and `output` alike.
+        """
+        progress = self.progress
         out: dict[str, Any] = {
             "id": self.id,
             "type": self.type,
@@ -193,11 +199,12 @@ class Task:
             "status": self.status.value,
             "userId": self.user_id,
             "appId": self.app_id,
-            "input": self.input,
-            "output": self.output,
+            "input": php_numbers(self.input),
+            "output": php_numbers(self.output),
             "customId": self.custom_id,
             "completionExpectedAt": None,
-            "progress": self.progress,
+            "progress": (php_numbers(progress) if progress is not None else
+                         None if just_scheduled else 0),
             "scheduledAt": None, "startedAt": None, "endedAt": None,
             "allowCleanup": self.allow_cleanup,
             "includeWatermark": self.include_watermark,
@@ -255,6 +262,18 @@ class Owner:
 
 
 OPERATOR = Owner(OwnerKind.OPERATOR)
+
+
+def php_numbers(value: Any) -> Any:
+    """Whole floats as ints, as PHP's json_encode writes them (no JSON_PRESERVE_ZERO_FRACTION):
+    Swift's and Kotlin's `Int?` fields decode `1` but not always `1.0`."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, dict):
+        return {k: php_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [php_numbers(v) for v in value]
+    return value
 
 
 def _s(v: bytes | str) -> str:

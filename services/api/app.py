@@ -10,6 +10,7 @@ from services.api.consumer import CONSUMER_ROUTES
 from services.api.provider_routes import PROVIDER_ROUTES
 from services.api.queue import QUEUE_ROUTES
 from services.api.ready import ready_ctx
+from shared.http import wire
 from shared.http.context import SETTINGS, services_ctx
 from shared.http.metrics import instrument
 from shared.http.routes import OCS_PREFIXES, Access, Route, add_routes
@@ -20,13 +21,13 @@ from shared.settings import Settings
 TASKPROCESSING_ROUTES: list[Route] = [
     Route("GET", "/tasktypes", tasks.tasktypes, Access.GUEST_OK),
     Route("POST", "/schedule", tasks.schedule, Access.GUEST_OK),
-    Route("GET", r"/task/{id:\d+}", tasks.get_task, Access.GUEST_OK),
-    Route("POST", r"/task/{id:\d+}", tasks.get_task, Access.GUEST_OK),  # seed alias
-    Route("DELETE", r"/task/{id:\d+}", tasks.delete_task, Access.USER),
-    Route("GET", "/tasks/app/{appId}", tasks.list_app_tasks, Access.USER),
+    Route("GET", r"/task/{id}", tasks.get_task, Access.GUEST_OK),
+    Route("POST", r"/task/{id}", tasks.get_task, Access.GUEST_OK),  # seed alias
+    Route("DELETE", r"/task/{id}", tasks.delete_task, Access.USER),
+    Route("GET", "/tasks/app/{appId:[^/]+}", tasks.list_app_tasks, Access.USER),
     Route("GET", "/tasks", tasks.list_tasks, Access.USER),
-    Route("POST", r"/tasks/{taskId:\d+}/cancel", tasks.cancel_task, Access.USER),
-    Route("POST", r"/task/{id:\d+}/cancel", tasks.cancel_task, Access.USER),  # seed alias
+    Route("POST", r"/tasks/{taskId}/cancel", tasks.cancel_task, Access.USER),
+    Route("POST", r"/task/{id}/cancel", tasks.cancel_task, Access.USER),  # seed alias
     *PROVIDER_ROUTES, *CONSUMER_ROUTES, *QUEUE_ROUTES,
 ]
 
@@ -45,4 +46,5 @@ def create_app(settings: Settings,
     add_routes(app, TASKPROCESSING_ROUTES + (extra_routes or []))
     add_routes(app, CLOUD_ROUTES + APPAPI_ROUTES, OCS_PREFIXES)
     instrument(app, "api")
+    wire.install(app)
     return app

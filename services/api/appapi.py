@@ -95,7 +95,7 @@ async def exapp_log_message(request: web.Request) -> web.Response:
 
 _AI = "/apps/app_api/api/v1/ai_provider/task_processing"
 APPAPI_ROUTES: list[Route] = [
-    Route("POST", _AI, register_provider, Access.EXAPP),
-    Route("DELETE", _AI, unregister_provider, Access.EXAPP),
-    Route("POST", "/apps/app_api/api/v1/log", exapp_log_message, Access.EXAPP),
+    Route("POST", _AI, register_provider, Access.APPAPI),
+    Route("DELETE", _AI, unregister_provider, Access.APPAPI),
+    Route("POST", "/apps/app_api/api/v1/log", exapp_log_message, Access.APPAPI),
 ]

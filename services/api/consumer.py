@@ -45,7 +45,7 @@ async def cancel_task(request: web.Request) -> web.StreamResponse:
 CONSUMER_ROUTES: list[Route] = [
     Route("GET", "/tasks_consumer/tasktypes", tasktypes, Access.EXAPP),
     Route("POST", "/tasks_consumer/schedule", schedule, Access.EXAPP),
-    Route("GET", r"/tasks_consumer/task/{id:\d+}", get_task, Access.EXAPP),
-    Route("DELETE", r"/tasks_consumer/task/{id:\d+}", delete_task, Access.EXAPP),
-    Route("POST", r"/tasks_consumer/tasks/{taskId:\d+}/cancel", cancel_task, Access.EXAPP),
+    Route("GET", r"/tasks_consumer/task/{id}", get_task, Access.EXAPP),
+    Route("DELETE", r"/tasks_consumer/task/{id}", delete_task, Access.EXAPP),
+    Route("POST", r"/tasks_consumer/tasks/{taskId}/cancel", cancel_task, Access.EXAPP),
 ]

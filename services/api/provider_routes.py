@@ -236,9 +236,9 @@ async def set_result(request: web.Request) -> web.Response:
 PROVIDER_ROUTES: list[Route] = [
     Route("GET", "/tasks_provider/next", next_task, Access.EXAPP),
     Route("GET", "/tasks_provider/next_batch", next_batch, Access.EXAPP),
-    Route("POST", r"/tasks_provider/{taskId:\d+}/progress", set_progress, Access.EXAPP),
-    Route("POST", r"/tasks_provider/{taskId:\d+}/result", set_result, Access.EXAPP),
-    Route("GET", r"/task/{id:\d+}/progress", set_progress, Access.EXAPP),  # seed alias
-    Route("POST", r"/task/{id:\d+}/progress", set_progress, Access.EXAPP),  # seed alias
-    Route("POST", r"/task/{id:\d+}/result", set_result, Access.EXAPP),  # seed alias
+    Route("POST", r"/tasks_provider/{taskId}/progress", set_progress, Access.EXAPP),
+    Route("POST", r"/tasks_provider/{taskId}/result", set_result, Access.EXAPP),
+    Route("GET", r"/task/{id}/progress", set_progress, Access.EXAPP),  # seed alias
+    Route("POST", r"/task/{id}/progress", set_progress, Access.EXAPP),  # seed alias
+    Route("POST", r"/task/{id}/result", set_result, Access.EXAPP),  # seed alias
 ]

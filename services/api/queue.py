@@ -59,5 +59,5 @@ async def queue_position(request: web.Request) -> web.Response:
 
 QUEUE_ROUTES: list[Route] = [
     Route("GET", "/queue_stats", queue_stats, Access.ADMIN),
-    Route("GET", r"/tasks/{taskId:\d+}/queue_position", queue_position, Access.USER),
+    Route("GET", r"/tasks/{taskId}/queue_position", queue_position, Access.USER),
 ]

@@ -11,7 +11,7 @@ from shared.errors import BadRequest, NotFound, PreconditionFailed
 from shared.http import ocs
 from shared.http.auth import client_address, task_owner
 from shared.http.context import SERVICES
-from shared.http.params import params
+from shared.http.params import params, path_id
 from shared.http.security import principal
 from shared.registry import task_type_json
 from shared.tasks import Owner, OwnerKind
@@ -22,7 +22,7 @@ WEBHOOK_METHODS = ("HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE")
 
 
 def task_id(request: web.Request, name: str = "id") -> int:
-    return int(request.match_info[name])
+    return path_id(request, name)
 
 
 def _ok(request: web.Request, data: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -32,7 +32,7 @@ def _ok(request: web.Request, data: Any, headers: dict[str, str] | None = None) 
 async def tasktypes(request: web.Request) -> web.Response:
     snap = await request.app[SERVICES].registry.snapshot()
     types = {tid: task_type_json(tt, spec) for tid, (tt, spec) in snap.available().items()}
-    return _ok(request, {"types": types or []})
+    return _ok(request, {"types": types})  # 34 sends [] when empty; Swift needs a map
 
 
 def _opt_str(p: dict[str, Any], name: str) -> str | None:
@@ -95,7 +95,7 @@ async def schedule_unlimited(request: web.Request,
         guest=owner.who if owner.kind is OwnerKind.GUEST else None,
         exapp=owner.who if owner.kind is OwnerKind.EXAPP else None,
         external=spec.kind == "exapp")
-    return _ok(request, {"task": task.to_json()}, headers)
+    return _ok(request, {"task": task.to_json(just_scheduled=True)}, headers)
 
 
 async def _rate_limit_get(request: web.Request) -> dict[str, str]:

@@ -10,15 +10,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.fileproxy import downloads, uploads
+from shared.http import wire
 from shared.http.context import SETTINGS, services_ctx
 from shared.http.metrics import instrument
 from shared.http.routes import Access, Route, add_routes
 from shared.http.security import ocs_middleware
 from shared.settings import Settings
 
-_USER_FILE = r"/tasks/{taskId:\d+}/file/{fileId:\d+}"
-_SEED_FILE = r"/task/{taskId:\d+}/file/{fileId:\d+}"
-_PROVIDER_FILE = r"/tasks_provider/{taskId:\d+}/file/{fileId:\d+}"
+_USER_FILE = r"/tasks/{taskId}/file/{fileId}"
+_SEED_FILE = r"/task/{taskId}/file/{fileId}"
+_PROVIDER_FILE = r"/tasks_provider/{taskId}/file/{fileId}"
 
 _READ = ("GET", "HEAD")
 
@@ -29,7 +30,7 @@ FILE_ROUTES: list[Route] = [
     *[Route(m, _SEED_FILE, downloads.user_file, Access.USER, csrf=False)  # seed alias
       for m in _READ],
     *[Route(m, _PROVIDER_FILE, downloads.provider_file, Access.EXAPP) for m in _READ],
-    Route("POST", r"/tasks_provider/{taskId:\d+}/file", uploads.provider_upload, Access.EXAPP,
+    Route("POST", r"/tasks_provider/{taskId}/file", uploads.provider_upload, Access.EXAPP,
           body=False),
     Route("POST", "/files", uploads.user_upload, Access.USER, body=False),  # extension
 ]
@@ -42,4 +43,5 @@ def create_fileproxy_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(services_ctx)
     add_routes(app, FILE_ROUTES)
     instrument(app, "fileproxy")  # /metrics, /healthz, /readyz
+    wire.install(app)
     return app

@@ -13,11 +13,12 @@ from services.fileproxy.send import send_file
 from shared.errors import NotFound
 from shared.http.auth import task_owner
 from shared.http.context import SERVICES, Services
+from shared.http.params import path_id
 from shared.http.security import principal
 
 
 def _ids(request: web.Request) -> tuple[int, int]:
-    return int(request.match_info["taskId"]), int(request.match_info["fileId"])
+    return path_id(request, "taskId"), path_id(request, "fileId")
 
 
 async def _serve(request: web.Request, svc: Services, task_id: int,

@@ -21,7 +21,7 @@ from shared.errors import BadRequest, NotFound, NotLoggedIn
 from shared.filestore import FileRecord, FileTooLarge
 from shared.http import ocs
 from shared.http.context import SERVICES
-from shared.http.params import params
+from shared.http.params import params, path_id
 from shared.http.security import principal
 
 CHUNK = 256 * 1024
@@ -85,7 +85,7 @@ async def _store(request: web.Request, *, owner: str, origin: str,
 async def provider_upload(request: web.Request) -> web.Response:
     """POST /tasks_provider/{taskId}/file: 201 {"fileId": n}, linked once a result names it."""
     svc = request.app[SERVICES]
-    if await svc.tasks.get(int(request.match_info["taskId"])) is None:
+    if await svc.tasks.get(path_id(request, "taskId")) is None:
         raise NotFound("Not found")
     record = await _store(request, owner="", origin="output", raw_ok=False)
     return ocs.render(request, 201, {"fileId": record.id}, params=params(request))

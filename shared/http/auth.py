@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shared.accounts import ExAppStore, UserStore
-from shared.errors import TooManyRequests
+from shared.errors import LoginFailed, TooManyRequests
 from shared.http.ratelimit import RateLimiter
 from shared.tasks import Owner
 
@@ -94,9 +94,11 @@ class Authenticator:
         self.cache = _Cache(cache_seconds)
 
     async def authenticate(self, request: web.Request) -> Principal | None:
-        """Raises web-free errors: TooManyRequests when throttled; returns None if anonymous.
+        """Raises web-free errors: TooManyRequests when throttled, LoginFailed for Basic
+        credentials that do not sign in; returns None if anonymous.
 
-        A request with wrong credentials counts as a failed login and is treated as anonymous.
+        Wrong credentials count as a failed login; wrong Bearer or AppAPI credentials are then
+        treated as anonymous, as Nextcloud does.
         """
         key = tuple(request.headers.get(h, "") for h in _CREDENTIAL_HEADERS)
         if not any(key):
@@ -116,7 +118,13 @@ class Authenticator:
         auth = h.get("Authorization", "")
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "basic":
-            return await self._checked(request, self._basic(value.strip()))
+            decoded = _b64(value.strip())
+            if decoded is None or ":" not in decoded:
+                return None  # Nextcloud treats an undecodable Basic header as no credentials
+            principal = await self._checked(request, self._basic(decoded))
+            if principal is None:
+                raise LoginFailed()
+            return principal
         if scheme.lower() == "bearer" and value.strip():
             return await self._checked(request, self._bearer(value.strip()))
         return None
@@ -132,14 +140,10 @@ class Authenticator:
             await self.limiter.hit("failed_login", addr)
         return principal  # type: ignore[no-any-return]
 
-    async def _basic(self, value: str) -> Principal | None:
-        decoded = _b64(value)
-        if decoded is None or ":" not in decoded:
-            return None
-        user_id, password = decoded.split(":", 1)
-        if not await self.users.verify_password(user_id, password):
-            return None
-        return await self._user(user_id)
+    async def _basic(self, decoded: str) -> Principal | None:
+        login_name, password = decoded.split(":", 1)
+        user_id = await self.users.login(login_name, password)
+        return await self._user(user_id) if user_id is not None else None
 
     async def _bearer(self, token: str) -> Principal | None:
         user_id = await self.users.verify_token(token)

@@ -74,6 +74,8 @@ def _xml_scalar(v: Any) -> str:
         return ""
     if v is True:
         return "1"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return str(int(v))  # PHP writes 1.0 as "1"
     return escape(str(v))
 
 

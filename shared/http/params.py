@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -11,6 +12,17 @@ from shared.errors import BadRequest
 from shared.http import ocs
 
 PARAMS = web.RequestKey("params", dict)
+
+
+_ASCII_ID = re.compile(r"[0-9]{1,18}")
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """A task or file id from the path. ASCII digits only (`\\d` would take `٢` for 2); any
+    other value is id 0, which nothing has, so it gets the route's own not-found answer, as
+    Nextcloud's cast to int gives it (OCS 404 with data.message; DELETE 200)."""
+    raw = request.match_info.get(name, "")
+    return int(raw) if _ASCII_ID.fullmatch(raw) else 0
 
 
 def params(request: web.Request) -> dict[str, Any]:

@@ -25,7 +25,8 @@ class Access(StrEnum):
     USER = "user"          # NoAdminRequired
     GUEST_OK = "guest_ok"  # users, and guests when the setting allows them
     PUBLIC = "public"      # anyone (capabilities, probes)
-    EXAPP = "exapp"        # ExAppRequired
+    EXAPP = "exapp"        # ExAppRequired (core's routes: 412 "ExApp required")
+    APPAPI = "appapi"      # AppAPI's own routes (401, OCS 997 "AppAPI authentication failed")
     ADMIN = "admin"        # admin users only
 
 
@@ -50,13 +51,17 @@ ROUTE_RULES = web.AppKey("route_rules", dict[web.AbstractRoute, Route])
 
 def add_routes(app: web.Application, routes: list[Route],
                prefixes: tuple[str, ...] = TP_PREFIXES) -> None:
-    """Register each route under every prefix (v2 and v1) and remember its rule."""
+    """Register each route under every prefix (v2 and v1) and remember its rule; HEAD is
+    served wherever GET is, as Nextcloud does."""
     if ROUTE_RULES not in app:
         app[ROUTE_RULES] = {}
     rules = app[ROUTE_RULES]
+    explicit_head = {route.path for route in routes if route.method == "HEAD"}
     for prefix in prefixes:
         for route in routes:
             rules[app.router.add_route(route.method, prefix + route.path, route.handler)] = route
+            if route.method == "GET" and route.path not in explicit_head:
+                rules[app.router.add_route("HEAD", prefix + route.path, route.handler)] = route
 
 
 def rule_of(request: web.Request) -> Route:

@@ -10,7 +10,15 @@ import logging
 
 from aiohttp import web
 
-from shared.errors import CSRFCheckFailed, ExAppRequired, Forbidden, NotLoggedIn, OCSError
+from shared.errors import (
+    AppAPIAuthFailed,
+    CSRFCheckFailed,
+    ExAppRequired,
+    Forbidden,
+    LoginFailed,
+    NotLoggedIn,
+    OCSError,
+)
 from shared.http import ocs
 from shared.http.auth import GUEST, Principal
 from shared.http.context import SERVICES
@@ -28,9 +36,9 @@ def principal(request: web.Request) -> Principal:
 def _check(request: web.Request, rule: Route, who: Principal | None) -> Principal:
     level = rule.access
     settings = request.app[SERVICES].settings
-    if level is Access.EXAPP:
+    if level in (Access.EXAPP, Access.APPAPI):
         if who is None or not who.app_api:
-            raise ExAppRequired()
+            raise ExAppRequired() if level is Access.EXAPP else AppAPIAuthFailed()
         return who
     if who is None:
         if level is Access.PUBLIC or (level is Access.GUEST_OK and settings.guests):
@@ -43,6 +51,12 @@ def _check(request: web.Request, rule: Route, who: Principal | None) -> Principa
     if rule.csrf and not csrf_ok:
         raise CSRFCheckFailed()
     return who
+
+
+def _challenge(request: web.Request) -> str:
+    """Nextcloud's challenge; a script (X-Requested-With) gets one browsers do not prompt for."""
+    xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    return ('DummyBasic' if xhr else 'Basic') + ' realm="Authorisation Required"'
 
 
 @web.middleware
@@ -70,6 +84,12 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return ocs.render(request, 403, [], message=exc.message, params=request[PARAMS])
     except NotLoggedIn:
         return ocs.render(request, 401, [], message="Current user is not logged in",
+                          ocs_code=997, params=request[PARAMS])
+    except LoginFailed:
+        return ocs.render(request, 401, [], message="Unauthorised", ocs_code=997,
+                          headers={"WWW-Authenticate": _challenge(request)})
+    except AppAPIAuthFailed:
+        return ocs.render(request, 401, [], message="AppAPI authentication failed",
                           ocs_code=997, params=request[PARAMS])
     except CSRFCheckFailed:
         return ocs.plain_json(412, "CSRF check failed")

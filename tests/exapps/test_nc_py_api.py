@@ -153,5 +153,5 @@ async def test_unregister_removes_the_type(nc_app: AsyncNextcloudApp,
     await tp.unregister("llm2:text2text")
     await tp.unregister("llm2:text2text")  # nc_py_api swallows the 404
     types = (await nc_user._session.ocs("GET", f"{TP}/tasktypes"))["types"]
-    assert types == []
+    assert types == {}
     await asyncio.sleep(0)

@@ -12,8 +12,11 @@ from tests.support.exapp_auth import exapp_headers
 
 async def test_registration_needs_an_exapp_and_owns_the_provider_id(
         api: Any, make_user: Any, make_exapp: Any) -> None:
-    resp = await api.post(REGISTER, json=provider_payload(), headers=await make_user("bob"))
-    assert resp.status == 412 and await resp.json() == {"message": "ExApp required"}
+    resp = await api.post(REGISTER + "?format=json", json=provider_payload(),
+                          headers=await make_user("bob"))
+    assert resp.status == 401  # AppAPI's own route, as Nextcloud 34 answers it
+    assert (await resp.json())["ocs"]["meta"] == {"status": "failure", "statuscode": 997,
+                                                  "message": "AppAPI authentication failed"}
     app, thief = await make_exapp("llm2"), await make_exapp("thief")
     await register(api, app)
     resp = await api.post(REGISTER + "?format=json", json=provider_payload(), headers=thief)
@@ -135,4 +138,4 @@ async def test_cli_exapp_add_prints_a_working_secret(api: Any, settings: Any,
     await register(api, exapp_headers("cli_app", secret, version="2.0"), pid="cli_app:p")
     resp = await api.post(REGISTER, json=provider_payload(),
                           headers=exapp_headers("cli_app", secret, version="1.0"))
-    assert resp.status == 412  # the pinned version does not match
+    assert resp.status == 401  # the pinned version does not match
