@@ -100,7 +100,7 @@ class Side:
             data = resp.json()
             with contextlib.suppress(TypeError, KeyError):
                 self.vars[probe.save] = data["ocs"]["data"]["task"]["id"]
-        return summarise(resp, probe.show)
+        return summarise(resp, probe.show, self.vars)
 
     def task(self, key: str) -> dict[str, Any]:
         resp = self.request("GET", f"/ocs/v2.php/taskprocessing/task/{self.vars[key]}",
@@ -183,8 +183,14 @@ def _at(data: Any, path: str) -> Any:
     return data
 
 
-def _show(resp: Resp, sel: str) -> str:
+def _show(resp: Resp, sel: str, env: dict[str, Any]) -> str:
     kind, _, arg = sel.partition(":")
+    if kind == "is":  # is:a/b=var -> whether the value is the saved task id
+        arg, _, var = arg.partition("=")
+        try:
+            return f"{arg.rsplit('/', 1)[-1]} is {var}: {_at(resp.json(), arg) == env.get(var)}"
+        except (KeyError, IndexError, ValueError, TypeError):
+            return f"{arg.rsplit('/', 1)[-1]}=absent"
     if kind == "h":
         return f"{arg}={resp.headers.get(arg, '-')}"
     if kind == "x":
@@ -206,10 +212,12 @@ def _show(resp: Resp, sel: str) -> str:
             f"{name}={json.dumps(value)}"
     if kind == "len":
         return f"len({name})={len(value)}"
+    if kind == "nonempty":
+        return f"{name} non-empty: {bool(value)}"
     return f"{name}={json.dumps(value, ensure_ascii=False)}"
 
 
-def summarise(resp: Resp, show: tuple[str, ...]) -> str:
+def summarise(resp: Resp, show: tuple[str, ...], env: dict[str, Any]) -> str:
     parts = [str(resp.status)]
     data = resp.json()
     if isinstance(data, dict) and "ocs" in data:
@@ -225,7 +233,7 @@ def summarise(resp: Resp, show: tuple[str, ...]) -> str:
     elif resp.body.startswith(b"<?xml"):
         m = re.search(rb"<statuscode>(\d+)</statuscode>", resp.body)
         parts.append(f"xml ocs {m.group(1).decode() if m else '?'}")
-    parts.extend(_show(resp, s) for s in show)
+    parts.extend(_show(resp, s, env) for s in show)
     return "; ".join(parts)
 
 

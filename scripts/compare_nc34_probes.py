@@ -15,8 +15,8 @@ V1 = "/ocs/v1.php/taskprocessing"
 AI = "/apps/app_api/api/v1/ai_provider/task_processing"
 TASK = "ocs/data/task"
 SEC_HEADERS = ("h:Cache-Control", "h:X-Content-Type-Options", "h:X-Frame-Options",
-               "h:Content-Security-Policy", "h:X-Robots-Tag", "h:Referrer-Policy",
-               "h:X-Permitted-Cross-Domain-Policies", "h:Pragma", "h:Expires")
+               "h:Content-Security-Policy", "h:Feature-Policy", "h:X-Robots-Tag",
+               "h:Referrer-Policy", "h:X-Permitted-Cross-Domain-Policies")
 JSON = {"Accept": "application/json"}
 
 
@@ -35,7 +35,7 @@ class Probe:
 
 
 def _task_fields(prefix: str = TASK) -> tuple[str, ...]:
-    return (f"j:{prefix}/status", f"j:{prefix}/progress", f"j:{prefix}/startedAt",
+    return (f"j:{prefix}/status", f"j:{prefix}/progress", f"t:{prefix}/startedAt",
             f"t:{prefix}/scheduledAt", f"t:{prefix}/endedAt", f"t:{prefix}/completionExpectedAt",
             f"j:{prefix}/output")
 
@@ -54,6 +54,16 @@ SCHEDULED: list[Probe] = [
     # item 3: task JSON before any progress
     _sched("hello", "t1"),
     _sched("ncdev:sleep=4 running", "t2"),
+    Probe("POST /schedule (XML answer)", "POST", V2 + "/schedule", headers={},
+          body={"type": "core:text2text", "appId": "compare", "input": {"input": "xml"}},
+          show=("x:progress", "x:startedAt", "x:output")),
+    Probe("POST /schedule (form body, as NextcloudKit)", "POST", V2 + "/schedule",
+          body="input%5Binput%5D=form&type=core%3Atext2text&appId=assistant&customId=",
+          show=(f"j:{TASK}/input", f"j:{TASK}/customId", f"j:{TASK}/progress")),
+    Probe("POST /schedule unknown type", "POST", V2 + "/schedule",
+          body={"type": "core:nope", "appId": "x", "input": {"input": "x"}}),
+    Probe("POST /schedule missing input slot", "POST", V2 + "/schedule",
+          body={"type": "core:text2text", "appId": "x", "input": {}}),
     _sched("ncdev:sleep=30 to cancel", "t3"),
     _sched("ncdev:fail-user", "t4"),
     _sched("say hi", "t6", "core:text2speech"),
@@ -66,10 +76,10 @@ SCHEDULED: list[Probe] = [
     _sched("double slash", "t5", path="//ocs/v2.php/taskprocessing/schedule"),
     Probe("GET //ocs/v2.php/taskprocessing/tasks?taskType=core:text2text", "GET",
           "//ocs/v2.php/taskprocessing/tasks?taskType=core:text2text",
-          show=("len:ocs/data/tasks",)),
+          show=("nonempty:ocs/data/tasks",)),
     Probe("GET /ocs//v2.php///taskprocessing//task/{t1}?format=json (no Accept)", "GET",
           "/ocs//v2.php///taskprocessing//task/{t1}?format=json", headers={},
-          show=("h:Content-Type", "j:ocs/data/task/id")),
+          show=("h:Content-Type", "is:ocs/data/task/id=t1")),
     Probe("GET ///ocs/v1.php//cloud/capabilities?format=json", "GET",
           "///ocs/v1.php//cloud/capabilities?format=json", who="none", headers={},
           show=("h:Content-Type",)),
@@ -82,6 +92,11 @@ SCHEDULED: list[Probe] = [
                 "j:ocs/data/capabilities/core/pollinterval",
                 "j:ocs/data/capabilities/core/webdav-root",
                 "keys:ocs/data/capabilities/app_api", "t:ocs/data/capabilities/app_api/version")),
+    Probe("GET /ocs/v2.php/cloud/capabilities (alice)", "GET",
+          "/ocs/v2.php/cloud/capabilities",
+          show=("j:ocs/data/capabilities/core/pollinterval",
+                "j:ocs/data/capabilities/core/webdav-root", "t:ocs/data/capabilities/core/user",
+                "keys:ocs/data/capabilities/app_api", "t:ocs/data/capabilities/app_api/loglevel")),
     Probe("GET /ocs/v2.php/cloud/user", "GET", "/ocs/v2.php/cloud/user",
           show=("keys:ocs/data", "j:ocs/data/id", "j:ocs/data/display-name",
                 "j:ocs/data/language", "j:ocs/data/locale", "t:ocs/data/quota",
@@ -139,11 +154,15 @@ SCHEDULED: list[Probe] = [
     Probe("HEAD /tasks", "HEAD", V2 + "/tasks"),
     Probe("HEAD /cloud/capabilities", "HEAD", "/ocs/v2.php/cloud/capabilities", who="none"),
     Probe("PUT /task/{t1}", "PUT", V2 + "/task/{t1}"),
+    Probe("GET /task/{t1}.5 (not ASCII digits only)", "GET", V2 + "/task/{t1}.5"),
+    Probe("GET /task/+{t1}", "GET", V2 + "/task/+{t1}"),
+    Probe("GET /task/0{t1} (leading zero)", "GET", V2 + "/task/0{t1}",
+          show=("is:ocs/data/task/id=t1",)),
     _sched("braces", "t7", app="my{app}"),
     Probe("GET /tasks/app/my%7Bapp%7D", "GET", V2 + "/tasks/app/my%7Bapp%7D",
-          show=("len:ocs/data/tasks", "j:ocs/data/tasks/0/appId")),
+          show=("nonempty:ocs/data/tasks", "j:ocs/data/tasks/0/appId")),
     Probe("GET /tasks/app/my{app} (raw braces)", "GET", V2 + "/tasks/app/my{{app}}",
-          show=("len:ocs/data/tasks",)),
+          show=("nonempty:ocs/data/tasks",)),
     # item 6: sign-in
     Probe("GET /tasktypes (no credentials)", "GET", V2 + "/tasktypes", who="none",
           show=("h:WWW-Authenticate",)),
@@ -152,6 +171,11 @@ SCHEDULED: list[Probe] = [
           show=("h:WWW-Authenticate",)),
     Probe("GET /tasktypes (alice, wrong password)", "GET", V2 + "/tasktypes",
           who="alice_wrong", show=("h:WWW-Authenticate",)),
+    Probe("GET /tasktypes (alice, wrong password, X-Requested-With)", "GET", V2 + "/tasktypes",
+          who="alice_wrong", headers={**JSON, "X-Requested-With": "XMLHttpRequest"},
+          show=("h:WWW-Authenticate",)),
+    Probe("GET /cloud/capabilities (alice, wrong password)", "GET",
+          "/ocs/v2.php/cloud/capabilities", who="alice_wrong", show=("h:WWW-Authenticate",)),
     Probe("GET /tasktypes (unknown user)", "GET", V2 + "/tasktypes", who="nobody",
           show=("h:WWW-Authenticate",)),
     Probe("GET /tasktypes (Basic, not base64)", "GET", V2 + "/tasktypes", who="garbage",
@@ -169,7 +193,7 @@ SCHEDULED: list[Probe] = [
           ocs_header=False, show=("body:40",)),
     # item 7: headers
     Probe("headers: GET /tasktypes", "GET", V2 + "/tasktypes",
-          show=(*SEC_HEADERS, "h:X-Request-Id")),
+          show=(*SEC_HEADERS, "h:X-User-Id")),
     Probe("headers: GET /tasktypes (401)", "GET", V2 + "/tasktypes", who="none",
           show=SEC_HEADERS),
     Probe("headers: GET /nonexistent (998)", "GET", V2 + "/nonexistent", show=SEC_HEADERS),
@@ -180,7 +204,7 @@ RUNNING: list[Probe] = [
     Probe("GET /task/{t2} (running)", "GET", V2 + "/task/{t2}", show=_task_fields(),
           phase="running"),
     Probe("GET /task/{t2} (running) XML", "GET", V2 + "/task/{t2}", headers={},
-          show=("x:progress", "x:startedAt"), phase="running"),
+          show=("x:progress",), phase="running"),
 ]
 
 FINISHED: list[Probe] = [
@@ -196,8 +220,7 @@ FINISHED: list[Probe] = [
           phase="finished"),
     Probe("GET /tasks?taskType=core:text2text (finished)", "GET",
           V2 + "/tasks?taskType=core:text2text",
-          show=("len:ocs/data/tasks", "j:ocs/data/tasks/0/progress",
-                "j:ocs/data/tasks/0/status"), phase="finished"),
+          show=("nonempty:ocs/data/tasks", "t:ocs/data/tasks/0/progress"), phase="finished"),
     Probe("GET /task/{t6} (text2speech)", "GET", V2 + "/task/{t6}",
           show=(f"j:{TASK}/status", f"t:{TASK}/output/speech"), phase="finished"),
     Probe("headers: HEAD /tasks/{t6}/file/<speech> ", "HEAD",

@@ -34,6 +34,9 @@ class ProviderSpec:
     optional_output_shape_enum_values: EnumValues = field(default_factory=dict)
     kind: ProviderKind = "local"
     app_id: str = ""
+    language_pairs: tuple[tuple[str, str], ...] = ()
+    """A translate provider's (origin, target) pairs, when not every pairing of its enums
+    works: another pair is refused at schedule time (400), not failed later."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class ProviderSpec:
             "output_shape_enum_values": self.output_shape_enum_values,
             "optional_output_shape_enum_values": self.optional_output_shape_enum_values,
             "kind": self.kind, "app_id": self.app_id,
+            "language_pairs": [list(p) for p in self.language_pairs],
         }
 
     @classmethod
@@ -65,6 +69,8 @@ class ProviderSpec:
             optional_output_shape_enum_values=_enums(d.get("optional_output_shape_enum_values")),
             kind="exapp" if d.get("kind") == "exapp" else "local",
             app_id=str(d.get("app_id") or ""),
+            language_pairs=tuple((str(p[0]), str(p[1])) for p in d.get("language_pairs") or ()
+                                 if isinstance(p, (list, tuple)) and len(p) == 2),
         )
 
     def with_kind(self, kind: ProviderKind, app_id: str = "") -> ProviderSpec:

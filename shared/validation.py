@@ -89,7 +89,16 @@ def validate_input(tt: TaskType, spec: ProviderSpec, data: object) -> dict[str, 
     out = _validate_shape(merged, tt.input_shape, spec.input_shape_enum_values, True)
     out |= _validate_shape(merged, spec.optional_input_shape,
                            spec.optional_input_shape_enum_values, False)
+    _check_language_pair(spec, out)
     return out
+
+
+def _check_language_pair(spec: ProviderSpec, inputs: dict[str, Any]) -> None:
+    pair = (inputs.get("origin_language"), inputs.get("target_language"))
+    if spec.language_pairs and pair not in spec.language_pairs:
+        offered = ", ".join(f"{a}→{b}" for a, b in spec.language_pairs)
+        raise BadRequest(f"Translation from {pair[0]} to {pair[1]} is not available. "
+                         f"Available: {offered}.")
 
 
 def validate_output(tt: TaskType, spec: ProviderSpec, data: object) -> dict[str, Any]:

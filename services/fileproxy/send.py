@@ -45,7 +45,7 @@ def _headers(resp: web.StreamResponse, rec: FileRecord, p: Plan) -> None:
     h["ETag"] = rec.etag
     h["Last-Modified"] = formatdate(rec.created, usegmt=True)
     h["Accept-Ranges"] = "bytes"
-    h["Cache-Control"] = "private, max-age=0, must-revalidate"
+    h["Cache-Control"] = "no-cache, no-store, must-revalidate"  # as Nextcloud 34
     if p.status in (304, 412):
         return
     h["X-Content-Type-Options"] = "nosniff"

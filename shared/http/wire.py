@@ -41,8 +41,6 @@ API_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
     "X-Permitted-Cross-Domain-Policies": "none",
 }
-# Handlers may set their own value for these (file downloads carry cache validators).
-_HANDLER_MAY_SET = frozenset({"Cache-Control"})
 
 
 def new_request_id() -> str:
@@ -88,11 +86,7 @@ async def request_id(request: web.Request, handler: Handler) -> web.StreamRespon
 async def nextcloud_headers(request: web.Request, response: web.StreamResponse) -> None:
     """`on_response_prepare`: every response, streamed or raised, gets Nextcloud's headers."""
     h = response.headers
-    for name, value in API_HEADERS.items():
-        if name in _HANDLER_MAY_SET:
-            h.setdefault(name, value)
-        else:
-            h[name] = value
+    h.update(API_HEADERS)  # file downloads too: 34 sends no-store there as well
     h["X-Request-Id"] = request.get(REQUEST_ID_KEY) or new_request_id()
     who = request.get(PRINCIPAL)
     if who is not None and who.user_id:

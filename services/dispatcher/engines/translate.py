@@ -80,6 +80,12 @@ class ApertiumProvider:
         return {"output": out.decode(errors="replace").strip()}
 
 
+def default_pair(pairs: dict[tuple[str, str], str]) -> tuple[str, str]:
+    """Defaults that make a working pair: never a target equal to the origin."""
+    working = sorted((a, b) for a, b in pairs if a != b)
+    return working[0] if working else sorted(pairs)[0]
+
+
 def apertium(settings: EngineSettings) -> ApertiumProvider:
     binary = require_binary("apertium", "apertium apertium-eng-spa")
     pairs = installed_pairs(binary)
@@ -89,11 +95,12 @@ def apertium(settings: EngineSettings) -> ApertiumProvider:
     names = {to_iso(code)[0]: to_iso(code)[1]
              for mode in pairs.values() for code in mode.split("-")}
     origins, targets = {a for a, _ in pairs}, {b for _, b in pairs}
+    origin, target = default_pair(pairs)
     spec = ProviderSpec(
         id="taskproc:translate:apertium", name="Apertium rule-based translation",
         task_type=TASK_TYPE, expected_runtime=5,
         input_shape_enum_values={"origin_language": _enum(origins, names),
                                  "target_language": _enum(targets, names)},
-        input_shape_defaults={"origin_language": sorted(origins)[0],
-                              "target_language": sorted(targets)[0]})
+        input_shape_defaults={"origin_language": origin, "target_language": target},
+        language_pairs=tuple(sorted(pairs)))
     return ApertiumProvider(spec, binary, pairs, settings.process_timeout_seconds)
