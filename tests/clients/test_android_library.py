@@ -73,7 +73,7 @@ async def test_create_list_delete_as_android(live: Any) -> None:
     assert [decode(t) for t in scheduled] == [[]] and scheduled[0]["progress"] == 0
 
     running = await poll(lambda: task_list(op, "core:text2text"),
-                         lambda ts: ts[0]["status"] == "STATUS_RUNNING")
+                         lambda ts: ts[0]["status"] == "STATUS_RUNNING" and ts[0]["progress"])
     # A fraction while running, as Nextcloud 34 sends it (Gson's Int? cannot take 0.5 from 34
     # either); everything else decodes.
     assert running[0]["progress"] == 0.5 and decode({**running[0], "progress": None}) == []

@@ -54,7 +54,7 @@ async def test_schedule_poll_finish_and_download(live: Any) -> None:
     assert conform(task | {"progress": 0}, TASK) == [] and task["output"] is None
 
     running = await poll(lambda: get_task(page, task["id"]),
-                         lambda r: r.json()["ocs"]["data"]["task"]["status"] == "STATUS_RUNNING")
+                         lambda r: r.json()["ocs"]["data"]["task"]["progress"] == 0.5)
     t = running.json()["ocs"]["data"]["task"]
     assert conform(t, TASK) == [] and t["progress"] * 100 == 50 and t["startedAt"] is not None
     live.hold.set()

@@ -112,8 +112,8 @@ async def test_task_numbers_as_34_writes_them(live: Live) -> None:
     first = (await get("json")).json()["ocs"]["data"]["task"]
     assert first["status"] in ("STATUS_SCHEDULED", "STATUS_RUNNING")
     assert first["progress"] in (0, 0.5) and not isinstance(first["progress"], bool)
-    running = await poll(lambda: get("json"), lambda r: b'"STATUS_RUNNING"' in r.body)
-    assert b'"progress":0.5' in running.body and b'"startedAt":null' not in running.body
+    running = await poll(lambda: get("json"), lambda r: b'"progress":0.5' in r.body)
+    assert b'"STATUS_RUNNING"' in running.body and b'"startedAt":null' not in running.body
     live.hold.set()
     done = await poll(lambda: get("json"), lambda r: b'"STATUS_SUCCESSFUL"' in r.body)
     assert b'"progress":1,' in done.body and b'"progress":1.0' not in done.body

@@ -81,7 +81,7 @@ async def test_running_task_reads_as_the_model_expects(agent: AsyncNextcloudApp,
 
     async def fetch() -> Any:
         return await agent.ocs("GET", f"/ocs/v1.php/taskprocessing/task/{task_id}")
-    running = await poll(fetch, lambda r: r["task"]["status"] == "STATUS_RUNNING")
+    running = await poll(fetch, lambda r: r["task"]["progress"] == 0.5)  # held, RUNNING
     assert Response.model_validate(running).task.output is None
     assert running["task"]["progress"] == 0.5
     live.hold.set()
