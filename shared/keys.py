@@ -19,6 +19,7 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:chan:task                      PUBSUB  task events (cancel, finished): "{id} {status}"
     {p}:providers                      HASH    provider id -> ProviderSpec JSON
     {p}:providers:alive                ZSET    provider id -> heartbeat expiry ms (+inf: ExApp)
+    {p}:providers:gen                  STRING  bumped by every registry change (cache check)
     {p}:tasktypes:custom               HASH    custom task type id -> JSON (ExApps)
     {p}:config:preferences             HASH    task type id -> preferred provider id
     {p}:user:{uid}                     HASH    a user account
@@ -51,6 +52,7 @@ class Keys:
         self.chan_task = f"{prefix}:chan:task"
         self.providers = f"{prefix}:providers"
         self.providers_alive = f"{prefix}:providers:alive"
+        self.providers_gen = f"{prefix}:providers:gen"
         self.tasktypes_custom = f"{prefix}:tasktypes:custom"
         self.preferences = f"{prefix}:config:preferences"
         self.users = f"{prefix}:users"

@@ -1,7 +1,10 @@
 """Which providers are available, which one is preferred per task type, and `/tasktypes`.
 
 Dispatchers register their local providers with a heartbeat expiry; ExApps register theirs
-without expiry. The api reads a snapshot (cached briefly) to validate and route schedules.
+without expiry. The api reads a snapshot to validate and route schedules. Every change bumps
+`{p}:providers:gen` in the same transaction, and a cached snapshot is used only while that
+generation is unchanged: a registration is seen by every replica as soon as the call that made
+it returns. Only heartbeat expiry (a provider that stopped) is noticed by the cache's age.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class ProviderRegistry:
         self.keys = keys
         self.default_preferences = dict(preferences or {})
         self.cache_seconds = cache_seconds
-        self._cached: tuple[float, Snapshot] | None = None
+        self._cached: tuple[float, int, Snapshot] | None = None
 
     async def register(self, spec: ProviderSpec, ttl_seconds: float | None) -> None:
         """Announce a provider; ttl None keeps it until unregistered (ExApps)."""
@@ -75,6 +78,7 @@ class ProviderRegistry:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.providers, spec.id, orjson.dumps(data).decode())
             pipe.zadd(self.keys.providers_alive, {spec.id: expiry})
+            pipe.incr(self.keys.providers_gen)
             await pipe.execute()
         self._cached = None
 
@@ -87,7 +91,8 @@ class ProviderRegistry:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self.keys.providers, provider_id)
             pipe.zrem(self.keys.providers_alive, provider_id)
-            removed, _ = await pipe.execute()
+            pipe.incr(self.keys.providers_gen)
+            removed, _, _ = await pipe.execute()
         self._cached = None
         return bool(removed)
 
@@ -95,33 +100,44 @@ class ProviderRegistry:
         data = {"id": tt.id, "name": tt.name, "description": tt.description,
                 "input_shape": shapes_to_json(tt.input_shape),
                 "output_shape": shapes_to_json(tt.output_shape)}
-        await self.redis.hset(self.keys.tasktypes_custom, tt.id,  # type: ignore[misc]
-                              orjson.dumps(data).decode())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.tasktypes_custom, tt.id, orjson.dumps(data).decode())
+            pipe.incr(self.keys.providers_gen)
+            await pipe.execute()
         self._cached = None
 
     async def set_preference(self, type_id: str, provider_id: str | None) -> None:
-        if provider_id:
-            await self.redis.hset(self.keys.preferences, type_id, provider_id)  # type: ignore[misc]
-        else:
-            await self.redis.hdel(self.keys.preferences, type_id)  # type: ignore[misc]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if provider_id:
+                pipe.hset(self.keys.preferences, type_id, provider_id)
+            else:
+                pipe.hdel(self.keys.preferences, type_id)
+            pipe.incr(self.keys.providers_gen)
+            await pipe.execute()
         self._cached = None
 
     async def snapshot(self, fresh: bool = False) -> Snapshot:
+        """The current registry; a cached copy only while no change happened since (one GET)."""
         now = time.monotonic()
         if not fresh and self._cached and now - self._cached[0] < self.cache_seconds:
-            return self._cached[1]
-        snap = await self._load()
-        self._cached = (now, snap)
+            gen = await self.redis.get(self.keys.providers_gen)
+            if int(gen or 0) == self._cached[1]:
+                return self._cached[2]
+        gen, snap = await self._load()
+        self._cached = (now, gen, snap)
         return snap
 
-    async def _load(self) -> Snapshot:
+    async def _load(self) -> tuple[int, Snapshot]:
+        """The generation and the snapshot; the generation is read first, so a change racing
+        the load makes the next snapshot() load again rather than keep stale data."""
         now_ms = time.time() * 1000
         async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.keys.providers_gen)
             pipe.hgetall(self.keys.providers)
             pipe.zrangebyscore(self.keys.providers_alive, now_ms, "+inf")
             pipe.hgetall(self.keys.tasktypes_custom)
             pipe.hgetall(self.keys.preferences)
-            specs_raw, alive, custom_raw, prefs_raw = await pipe.execute()
+            gen, specs_raw, alive, custom_raw, prefs_raw = await pipe.execute()
         alive_ids = {a.decode() for a in alive}
         providers, order = {}, {}
         for pid, raw in specs_raw.items():
@@ -131,7 +147,7 @@ class ProviderRegistry:
                 order[pid.decode()] = float(data.get("registered_at") or 0)
         prefs = self.default_preferences | {k.decode(): v.decode() for k, v in prefs_raw.items()}
         custom = {k.decode(): _custom_type(orjson.loads(v)) for k, v in custom_raw.items()}
-        return Snapshot(providers, order, custom, prefs)
+        return int(gen or 0), Snapshot(providers, order, custom, prefs)
 
 
 def _custom_type(d: dict[str, Any]) -> TaskType:
