@@ -3,6 +3,11 @@
 Writes go to a temporary file that is fsynced and renamed into place, so a crash never leaves
 half a file under a real id. Files made by uploads or providers that no task references yet sit
 in `{p}:files:unreferenced` until their TTL passes; a task's files go when the task goes.
+
+Deleting a file drops its record and queues its bytes in `{p}:files:doomed` in one transaction.
+A process that sees the bytes (the fileproxy, a dispatcher) removes them at once; one that does
+not (the api mounts no files volume) leaves them queued, and the dispatchers' purge loop, which
+always has the store, removes them within seconds. No deleted file's bytes stay behind.
 """
 
 from __future__ import annotations
@@ -166,16 +171,28 @@ class FileStore:
             await pipe.execute()
 
     async def delete(self, file_ids: list[int]) -> None:
-        """Remove bytes and records."""
+        """Remove records now; bytes now where this process sees them, else by `purge()`."""
         if not file_ids:
             return
         async with self.redis.pipeline(transaction=True) as pipe:
             for fid in file_ids:
                 pipe.delete(self.keys.file(fid))
                 pipe.zrem(self.keys.files_unreferenced, str(fid))
+            pipe.sadd(self.keys.files_doomed, *map(str, file_ids))
             await pipe.execute()
-        for fid in file_ids:
-            await asyncio.to_thread(self.path(fid).unlink, missing_ok=True)
+        gone = [fid for fid in file_ids if await asyncio.to_thread(_unlink, self.path(fid))]
+        if gone:
+            await self.redis.srem(self.keys.files_doomed, *map(str, gone))  # type: ignore[misc]
+
+    async def purge(self, limit: int = 500) -> int:
+        """Remove the bytes of deleted files; only for a process that holds the store (a
+        dispatcher): a missing file counts as removed. Returns how many ids were handled."""
+        ids = await self.redis.srandmember(self.keys.files_doomed, limit)  # type: ignore[misc]
+        for raw in ids:
+            await asyncio.to_thread(_unlink, self.path(int(raw)))
+        if ids:
+            await self.redis.srem(self.keys.files_doomed, *ids)  # type: ignore[misc]
+        return len(ids)
 
     async def referenced(self, task_id: int, file_id: int) -> bool:
         """Whether a task's input or stored output names this file."""
@@ -244,6 +261,15 @@ def _move(tmp: Path, dest: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _unlink(path: Path) -> bool:
+    """Remove a file; False when it was not there."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _discard(fh: IO[bytes], tmp: Path) -> None:

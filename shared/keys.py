@@ -31,6 +31,7 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:file:seq                       STRING  last file id (INCR)
     {p}:file:{id}                      HASH    file metadata (owner, size, sha256, mime, name…)
     {p}:files:unreferenced             ZSET    upload file ids no task references, score = expiry
+    {p}:files:doomed                   SET     deleted file ids whose bytes a dispatcher removes
     {p}:task:{<id>}:files              SET     file ids referenced by a task (input and output)
     {p}:rl:*                           (limits) rate-limit windows
 """
@@ -59,6 +60,7 @@ class Keys:
         self.exapps = f"{prefix}:exapps"
         self.file_seq = f"{prefix}:file:seq"
         self.files_unreferenced = f"{prefix}:files:unreferenced"
+        self.files_doomed = f"{prefix}:files:doomed"
         self.rate_limit_prefix = f"{prefix}:rl"
 
     def task(self, task_id: int | str) -> str:

@@ -27,6 +27,9 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
+FILE_PURGE_SECONDS = 2.0
+"""How often a dispatcher removes the bytes of files deleted where the store is not mounted."""
+
 
 class DispatcherProcess:
     """One dispatcher: worker, loops, and their orderly start and stop."""
@@ -65,7 +68,8 @@ class DispatcherProcess:
                       self._every(self.settings.orphan_after_seconds / 3,
                                   self._rescue_orphans),
                       self._every(self.settings.housekeeping_interval_seconds,
-                                  self._housekeeping)]
+                                  self._housekeeping),
+                      self._every(FILE_PURGE_SECONDS, self._purge_files)]
         await ready.wait()
         self.health.state.started = True
         log.info("dispatcher %s ready with providers: %s", self.dispatcher.worker_id,
@@ -132,6 +136,11 @@ class DispatcherProcess:
         await delete_old_tasks(self.dispatcher.store, self.dispatcher.files.store, cutoff,
                                batch=batch)
         while len(await self.dispatcher.files.store.expire_unreferenced(batch)) == batch:
+            pass
+
+    async def _purge_files(self, batch: int = 500) -> None:
+        """Bytes of files deleted by a process without the store (the api): remove them."""
+        while await self.dispatcher.files.store.purge(batch) == batch:
             pass
 
     async def _stop_loops(self) -> None:

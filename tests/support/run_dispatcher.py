@@ -2,8 +2,9 @@
 
 Usage: python -m tests.support.run_dispatcher KIND[:TASK_TYPE[:PROVIDER_ID]] …
 Kinds: hold (publishes "started <task id> <pid>" on {prefix}:chan:test, then waits forever),
-echo, noop, count (records completed runs; see CountProvider). Settings come from TASKPROC_*
-variables like the real dispatcher.
+echo, noop, count (records completed runs; see CountProvider), images (core:text2image with
+output files; scratch files under TEST_WORKDIR), transcribe (core:audio2text reading its
+input file). Settings come from TASKPROC_* variables like the real dispatcher.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from services.dispatcher.main import DispatcherProcess
@@ -19,7 +22,12 @@ from shared import logs
 from shared.provider_spec import ProviderSpec
 from shared.redis import connect
 from shared.settings import Settings
-from tests.support.providers import EchoProvider, NoopProvider
+from tests.support.providers import (
+    EchoProvider,
+    ImageFilesProvider,
+    NoopProvider,
+    TranscribeFileProvider,
+)
 
 
 class HoldProvider:
@@ -63,6 +71,11 @@ def build(settings: Settings, arg: str) -> Provider:
         return CountProvider(settings, ttype, pid or f"test:count:{ttype}")
     if kind == "echo":
         return EchoProvider(ttype, pid or "test:echo")
+    if kind == "images":
+        workdir = Path(os.environ.get("TEST_WORKDIR", tempfile.gettempdir()))
+        return ImageFilesProvider(workdir)
+    if kind == "transcribe":
+        return TranscribeFileProvider()
     return NoopProvider(ttype, pid or "test:noop")
 
 
