@@ -289,12 +289,31 @@ def test_ingress_sends_file_routes_to_the_fileproxy(
     for _path, svc, ing in ingress_routes(r):
         ann = ing["metadata"]["annotations"]
         assert ann["nginx.ingress.kubernetes.io/use-regex"] == "true"
+        if DENY in ann:
+            continue
         if svc == name("fileproxy"):
             assert ann["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
             assert ann["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
             assert ann["nginx.ingress.kubernetes.io/proxy-body-size"] == "2049m"
         else:
             assert int(ann["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > 30
+
+
+DENY = "nginx.ingress.kubernetes.io/denylist-source-range"
+
+
+@pytest.mark.parametrize("values", ["url", "sentinel"])
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/ocs/v2.php/taskprocessing/schedule"])
+def test_ingress_refuses_metrics_to_everyone(values: str, path: str, render_chart: Render) -> None:
+    """/metrics matches only the Ingress that denies every address; other paths never do."""
+    r = render_chart(values)
+    matches = [(p, ing) for p, _, ing in ingress_routes(r) if re.match(p, path)]
+    best, ing = max(matches, key=lambda m: len(m[0]))
+    denied = ing["metadata"]["annotations"].get(DENY)
+    if path.startswith("/metrics"):
+        assert denied == "0.0.0.0/0,::/0", best
+    else:
+        assert denied is None, best
 
 
 def test_ingress_hosts_and_tls(render_chart: Render) -> None:

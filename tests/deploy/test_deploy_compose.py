@@ -47,6 +47,12 @@ def test_redis_persists_with_aof_and_requires_a_password(prod: dict[str, Any]) -
     assert "--appendonly yes" in cmd
     assert "--requirepass" in cmd
     assert "--maxmemory-policy noeviction" in cmd
+    assert '--maxmemory "$$REDIS_MAXMEMORY"' in cmd
+    assert redis["environment"]["REDIS_MAXMEMORY"] == "1gb"
+    # The image's entrypoint drops root before it starts the server; a bare redis-server
+    # would run as root.
+    assert re.search(r"\bexec docker-entrypoint\.sh redis-server\b", cmd)
+    assert redis["entrypoint"] is None
     assert [(v["source"], v["target"]) for v in redis["volumes"]] == [("redis-data", "/data")]
     for role in TASKPROC:
         url = prod[role]["environment"]["TASKPROC_REDIS_URL"]
@@ -173,3 +179,19 @@ def test_nginx_upstreams_name_the_compose_services() -> None:
     text = (COMPOSE_DIR / "nginx.conf").read_text()
     for role, port in (("api", 8080), ("fileproxy", 8081)):
         assert re.search(rf"upstream taskproc_{role} \{{[^}}]*server {role}:{port} resolve;", text)
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics/x"])
+def test_nginx_never_serves_metrics(path: str) -> None:
+    body = nginx_route(path)
+    assert "return 404;" in body and "proxy_pass" not in body, path
+    assert "proxy_pass http://taskproc_api;" in nginx_route("/metricsfoo")
+
+
+def test_nginx_sends_the_address_it_saw_not_the_clients_header() -> None:
+    """The api believes X-Forwarded-For from the router only, so the router must write it
+    itself (not append to a client's) and drop a client's RFC 7239 Forwarded header."""
+    text = (COMPOSE_DIR / "nginx.conf").read_text()
+    assert re.search(r"proxy_set_header X-Forwarded-For \$remote_addr;", text)
+    assert "$proxy_add_x_forwarded_for" not in text
+    assert re.search(r'proxy_set_header Forwarded "";', text)
