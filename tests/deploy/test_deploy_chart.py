@@ -14,7 +14,7 @@ import pytest
 from .conftest import KUBE_VERSION, RELEASE, Manifest, Rendered
 
 ROLES = {"api": 8080, "dispatcher": 9100, "fileproxy": 8081}
-VALUE_SETS = ["url", "secret", "sentinel", "keda"]
+VALUE_SETS = ["url", "secret", "sentinel", "keda", "bundled"]
 Render = Callable[..., Rendered]
 
 
@@ -60,6 +60,9 @@ def test_chart_refuses_to_render_without_redis(helm_run: Callable[..., Any]) -> 
         ("redis.sentinel.enabled=true", "minItems"),
         ("redis.url=http://redis:6379", "redis/url"),
         ("podSecurityContext.runAsNonRoot=false", "runAsNonRoot"),
+        ("redis.bundled.enabled=true", "passwordSecret"),
+        ("redis.bundled.maxmemory=0", "maxmemory"),
+        ("config.trustedProxies[0]=router.example", "trustedProxies"),
     ],
 )
 def test_values_schema_rejects_bad_values(
@@ -324,3 +327,45 @@ def test_ingress_hosts_and_tls(render_chart: Render) -> None:
         ]
         assert ing["spec"]["ingressClassName"] == "nginx"
     assert render_chart("secret").of_kind("Ingress") == []
+
+
+def test_bundled_redis_is_bounded_persistent_and_not_root(render_chart: Render) -> None:
+    r = render_chart("bundled")
+    sts = r.get("StatefulSet", f"{RELEASE}-taskproc-redis")
+    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    args = c["args"]
+    assert args[0] == "redis-server"
+    pairs = dict(zip(args[1::2], args[2::2], strict=True))
+    assert pairs["--appendonly"] == "yes"
+    assert pairs["--maxmemory"] == "512mb"
+    assert pairs["--maxmemory-policy"] == "noeviction"
+    assert pairs["--requirepass"] == "$(REDIS_PASSWORD)"
+    pod = sts["spec"]["template"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["resources"]["limits"]["memory"] == "2Gi"  # well above maxmemory (fork headroom)
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert r.get("Service", f"{RELEASE}-taskproc-redis")["spec"]["ports"][0]["port"] == 6379
+
+
+def test_roles_reach_the_bundled_redis_with_its_password(render_chart: Render) -> None:
+    r = render_chart("bundled")
+    for role in ("api", "dispatcher", "fileproxy"):
+        (c,) = r.deployment(role)["spec"]["template"]["spec"]["containers"]
+        names = [e["name"] for e in c["env"]]
+        env = {e["name"]: e for e in c["env"]}
+        assert names.index("BUNDLED_REDIS_PASSWORD") < names.index("TASKPROC_REDIS_URL")
+        assert env["BUNDLED_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": "taskproc-redis-password", "key": "redis-password"}
+        assert env["TASKPROC_REDIS_URL"]["value"] == (
+            f"redis://:$(BUNDLED_REDIS_PASSWORD)@{RELEASE}-taskproc-redis:6379/0")
+    assert r.of_kind("Secret") == []
+    assert render_chart("url").of_kind("StatefulSet") == []
+
+
+def test_trusted_proxies_reach_every_role_only_when_set(render_chart: Render) -> None:
+    cm = render_chart("bundled").get("ConfigMap", f"{RELEASE}-taskproc")["data"]
+    assert json.loads(cm["TASKPROC_TRUSTED_PROXIES"]) == ["10.244.0.0/16", "192.0.2.10"]
+    default = render_chart("url").get("ConfigMap", f"{RELEASE}-taskproc")["data"]
+    assert "TASKPROC_TRUSTED_PROXIES" not in default  # empty: trust nobody

@@ -55,7 +55,9 @@ app.kubernetes.io/component: {{ .role }}
 
 {{/* The Secret and key that hold the Redis URL; fails early when neither is configured. */}}
 {{- define "taskproc.redisSecretName" -}}
-{{- if .Values.redis.existingSecret }}
+{{- if .Values.redis.bundled.enabled }}
+{{- fail "redis.bundled.enabled: the URL is built from redis.bundled.passwordSecret" }}
+{{- else if .Values.redis.existingSecret }}
 {{- .Values.redis.existingSecret }}
 {{- else if .Values.redis.url }}
 {{- printf "%s-redis" (include "taskproc.fullname" .) }}
@@ -135,11 +137,21 @@ spec:
             - configMapRef:
                 name: {{ include "taskproc.fullname" $root }}
           env:
+            {{- if $root.Values.redis.bundled.enabled }}
+            - name: BUNDLED_REDIS_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $root.Values.redis.bundled.passwordSecret }}
+                  key: redis-password
+            - name: TASKPROC_REDIS_URL
+              value: "redis://:$(BUNDLED_REDIS_PASSWORD)@{{ include "taskproc.fullname" $root }}-redis:6379/0"
+            {{- else }}
             - name: TASKPROC_REDIS_URL
               valueFrom:
                 secretKeyRef:
                   name: {{ include "taskproc.redisSecretName" $root }}
                   key: {{ include "taskproc.redisSecretKey" $root }}
+            {{- end }}
             {{- with $root.Values.redis.sentinel }}
             {{- if and .enabled .passwordSecret.name }}
             - name: TASKPROC_REDIS_SENTINEL_PASSWORD
