@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +115,8 @@ def test_dispatcher_stop_grace_exceeds_shutdown_grace(prod: dict[str, Any]) -> N
 def test_router_publishes_one_port_and_mounts_its_config(prod: dict[str, Any]) -> None:
     router = prod["router"]
     assert [(p["published"], p["target"]) for p in router["ports"]] == [("8080", 8080)]
+    # Loopback unless TASKPROC_HTTP_BIND says otherwise: a TLS proxy in front publishes it.
+    assert router["ports"][0]["host_ip"] == "127.0.0.1"
     (mount,) = router["volumes"]
     assert mount["target"] == "/etc/nginx/nginx.conf"
     assert mount["read_only"] is True
@@ -195,3 +198,12 @@ def test_nginx_sends_the_address_it_saw_not_the_clients_header() -> None:
     assert re.search(r"proxy_set_header X-Forwarded-For \$remote_addr;", text)
     assert "$proxy_add_x_forwarded_for" not in text
     assert re.search(r'proxy_set_header Forwarded "";', text)
+
+
+def test_router_has_a_fixed_address_outside_the_dynamic_range(prod: dict[str, Any],
+                                                              compose_model: Model) -> None:
+    (pool,) = compose_model("compose.yaml")["networks"]["default"]["ipam"]["config"]
+    subnet, dynamic = ipaddress.ip_network(pool["subnet"]), ipaddress.ip_network(pool["ip_range"])
+    router = ipaddress.ip_address(prod["router"]["networks"]["default"]["ipv4_address"])
+    assert dynamic.subnet_of(subnet)  # type: ignore[arg-type]
+    assert router in subnet and router not in dynamic
