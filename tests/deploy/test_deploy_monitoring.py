@@ -59,7 +59,8 @@ def metric_names(expr: str) -> set[str]:
     words = set(re.findall(r"\b([a-z_][a-z0-9_]*)\b(?!\s*\()", expr))
     grouped = {w for g in re.findall(r"\b(?:by|on|without|group_left|ignoring)\s*\(([^)]*)\)",
                                      expr) for w in re.findall(r"\w+", g)}
-    selectors = {w for s in re.findall(r"\{([^}]*)\}", expr) for w in re.findall(r"(\w+)\s*[=!~]", s)}
+    selectors = {w for s in re.findall(r"\{([^}]*)\}", expr)
+                 for w in re.findall(r"(\w+)\s*[=!~]", s)}
     return {w for w in words - NOT_METRICS - grouped - selectors
             if w.startswith(("taskproc_", "process_"))}
 
