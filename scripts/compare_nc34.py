@@ -69,6 +69,13 @@ async def main(argv: list[str]) -> int:
                 for side in sides:
                     await asyncio.to_thread(side.wait_finished)
                 await _phase(sides, "finished", args.only, rows)
+                for side in sides:
+                    await asyncio.to_thread(side.rate_limit, True)
+                try:
+                    await _phase(sides, "limits", args.only, rows)
+                finally:
+                    for side in sides:
+                        await asyncio.to_thread(side.rate_limit, False)
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)  # worker.sh and its occ child
                 proc.wait()

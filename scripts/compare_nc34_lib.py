@@ -93,6 +93,8 @@ class Side:
 
     def run(self, probe: Probe) -> str:
         try:
+            for _ in range(probe.repeat - 1):
+                self.send(probe)
             resp = self.send(probe)
         except (KeyError, IndexError) as exc:
             return f"(needs {exc})"
@@ -146,6 +148,28 @@ class Side:
         self.request("POST", "/ocs/v1.php/apps/app_api/api/v1/ai_provider/task_processing",
                      {**self.auth["exapp"], "Content-Type": "application/json"},
                      json.dumps({"provider": provider, "customTaskType": None}).encode())
+        self.drain()
+
+    def drain(self) -> None:
+        """Finish reformulation tasks left by earlier runs, so `next` hands out this run's."""
+        ex = {**self.auth["exapp"], "OCS-APIRequest": "true", "Accept": "application/json",
+              "Content-Type": "application/json"}
+        for _ in range(100):
+            resp = self.request("GET", "/ocs/v2.php/taskprocessing/tasks_provider/next?"
+                                "providerIds[]=ncdev_exapp-reformulation"
+                                "&taskTypeIds[]=core:text2text:reformulation", ex)
+            if resp.status != 200:
+                return
+            task_id = resp.json()["ocs"]["data"]["task"]["id"]
+            self.request("POST", f"/ocs/v2.php/taskprocessing/tasks_provider/{task_id}/result",
+                         ex, b'{"output": {"output": "drained"}}')
+
+    def rate_limit(self, on: bool) -> None:
+        """Nextcloud's stock schedule limit (20 per 120 s) on or off; taskproc keeps its own."""
+        if self.occ:
+            subprocess.run([*self.occ, "config:system:set", "ratelimit.protection.enabled",
+                            "--type=boolean", f"--value={str(on).lower()}"],
+                           check=True, capture_output=True)
 
 
 def roles(passwords: dict[str, str], app_id: str, secret: str, version: str,
@@ -270,7 +294,7 @@ async def start_taskproc(tmp: Path) -> AsyncIterator[tuple[Side, Callable[[], Aw
     server = EmbeddedRedis(tmp / "redis", persistent=False).start()
     settings = Settings(redis_url=server.url, files_dir=tmp / "files", version="34.0.1",
                         api_port=_free_port(), dispatcher_metrics_port=_free_port(),
-                        rate_limits={"schedule_user": "", "failed_login": "100/1 minute"})
+                        rate_limits={"failed_login": "100/1 minute"})
     redis = Redis.from_url(settings.redis_url)
     keys = Keys(settings.key_prefix)
     users = UserStore(redis, keys)

@@ -32,6 +32,7 @@ class Probe:
     save: str | None = None
     phase: str = "scheduled"
     ocs_header: bool = True
+    repeat: int = 1
 
 
 def _task_fields(prefix: str = TASK) -> tuple[str, ...]:
@@ -200,11 +201,44 @@ SCHEDULED: list[Probe] = [
     Probe("headers: 412 CSRF", "GET", V2 + "/tasktypes", ocs_header=False, show=SEC_HEADERS),
 ]
 
+_NEXT = (V2 + "/tasks_provider/next?providerIds[]=ncdev_exapp-reformulation"
+         "&taskTypeIds[]=core:text2text:reformulation")
+EXAPP: list[Probe] = [
+    _sched("for the ExApp", "t8", "core:text2text:reformulation"),
+    Probe("ExApp: GET tasks_provider/next (claims it)", "GET", _NEXT, who="exapp",
+          show=("is:ocs/data/task/id=t8", "j:ocs/data/task/status", "keys:ocs/data/provider"),
+          save="t8"),
+    Probe("ExApp: POST progress 2.0 (out of range)", "POST",
+          V2 + "/tasks_provider/{t8}/progress", who="exapp", body={"progress": 2.0},
+          show=("body:80",)),
+    Probe("ExApp: POST progress 0.25", "POST", V2 + "/tasks_provider/{t8}/progress",
+          who="exapp", body={"progress": 0.25}, show=(f"j:{TASK}/progress", f"j:{TASK}/status")),
+    Probe("ExApp: POST result with neither output nor error", "POST",
+          V2 + "/tasks_provider/{t8}/result", who="exapp", body={}, show=("body:80",)),
+    Probe("ExApp: POST result", "POST", V2 + "/tasks_provider/{t8}/result", who="exapp",
+          body={"output": {"output": "first"}}, show=(f"j:{TASK}/status", f"j:{TASK}/output")),
+    Probe("ExApp: POST result again (task already finished)", "POST",
+          V2 + "/tasks_provider/{t8}/result", who="exapp",
+          body={"output": {"output": "second"}}, show=(f"j:{TASK}/status", f"j:{TASK}/output")),
+    Probe("GET /task/{t8} after both results", "GET", V2 + "/task/{t8}",
+          show=(f"j:{TASK}/status", f"j:{TASK}/output", f"j:{TASK}/progress")),
+    Probe("ExApp: POST result for task 999999", "POST", V2 + "/tasks_provider/999999/result",
+          who="exapp", body={"output": {"output": "x"}}),
+]
+
+LIMITS: list[Probe] = [
+    Probe("POST /schedule as bob, 21st time in 120 s (stock limit 20)", "POST",
+          V2 + "/schedule", who="bob", repeat=21, phase="limits",
+          body={"type": "core:text2text:reformulation", "appId": "limit",
+                "input": {"input": "x"}},
+          show=("body:60", "h:Retry-After", "h:X-RateLimit-Limit")),
+]
+
 RUNNING: list[Probe] = [
-    Probe("GET /task/{t2} (running)", "GET", V2 + "/task/{t2}", show=_task_fields(),
-          phase="running"),
+    Probe("GET /task/{t2} (running)", "GET", V2 + "/task/{t2}",
+          show=(f"t:{TASK}/progress", *_task_fields()[2:]), phase="running"),
     Probe("GET /task/{t2} (running) XML", "GET", V2 + "/task/{t2}", headers={},
-          show=("x:progress",), phase="running"),
+          show=("x:status",), phase="running"),
 ]
 
 FINISHED: list[Probe] = [
@@ -237,4 +271,4 @@ FINISHED: list[Probe] = [
           phase="finished"),
 ]
 
-PROBES: list[Probe] = SCHEDULED + RUNNING + FINISHED
+PROBES: list[Probe] = SCHEDULED + EXAPP + RUNNING + FINISHED + LIMITS
