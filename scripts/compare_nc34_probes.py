@@ -236,7 +236,8 @@ LIMITS: list[Probe] = [
 
 RUNNING: list[Probe] = [
     Probe("GET /task/{t2} (running)", "GET", V2 + "/task/{t2}",
-          show=(f"t:{TASK}/progress", *_task_fields()[2:]), phase="running"),
+          show=(f"j:{TASK}/status", f"t:{TASK}/progress", *_task_fields()[2:]),
+          phase="running"),
     Probe("GET /task/{t2} (running) XML", "GET", V2 + "/task/{t2}", headers={},
           show=("x:status",), phase="running"),
 ]
