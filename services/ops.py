@@ -158,13 +158,13 @@ async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
         snap = await st.registry.snapshot()
         figures = await queue_figures(st.redis, st.keys, await task_types(st.registry))
         leases = await st.redis.zcard(st.keys.leases)
-        arq_queue = await st.redis.zcard(st.keys.queue)
+        job_queue = await st.redis.zcard(st.keys.queue)
         providers = sorted(snap.providers.values(), key=lambda s: (s.task_type, s.id))
         if args.json:
             print(orjson.dumps({
                 "types": {t: {"waiting": w, "oldest_waiting_seconds": round(o, 3),
                               "running": r} for t, (w, o, r) in figures.items()},
-                "leases": leases, "arq_queue": arq_queue,
+                "leases": leases, "job_queue": job_queue,
                 "providers": [s.to_json() | {"preferred": snap.preferred(s.task_type) == s}
                               for s in providers]}).decode())
             return 0
@@ -173,7 +173,7 @@ async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
         for t, (waiting, oldest, running) in figures.items():
             if waiting or running or t in served:
                 print(f"{t}\t{waiting}\t{oldest:.1f}\t{running}")
-        print(f"\nleases held: {leases}\tarq queue entries: {arq_queue}\n\nproviders (alive):")
+        print(f"\nleases held: {leases}\tjob queue entries: {job_queue}\n\nproviders (alive):")
         for s in providers:
             mark = "*" if snap.preferred(s.task_type) == s else " "
             print(f"{mark} {s.task_type}\t{s.id}\t{s.kind}\t{s.name}")

@@ -238,5 +238,21 @@ class TaskStore:
         return [int(i) for i in ids]
 
 
+async def migrate_task_keys(redis: Redis, keys: Keys) -> int:
+    """Rename the task keys of the layout before hash tags (`{p}:task:42`, `{p}:task:42:files`)
+    to today's (`{p}:task:{42}`…), so an upgrade keeps every task; returns how many it renamed.
+    Idempotent and cheap once done (dispatchers run it at start)."""
+    renamed = 0
+    start = len(keys.p) + len(":task:")
+    async for raw in redis.scan_iter(match=f"{keys.p}:task:[0-9]*", count=1000):
+        name = raw.decode()
+        task_id, _, suffix = name[start:].partition(":")
+        new = keys.task(task_id) if suffix == "" else \
+            keys.task_files(task_id) if suffix == "files" else None
+        if task_id.isdigit() and new is not None and await redis.renamenx(name, new):
+            renamed += 1
+    return renamed
+
+
 def _change(reply: Reply) -> Change | None:
     return None if reply.code is Code.GONE else Change(reply.ok, reply.task)

@@ -24,6 +24,7 @@ from shared.housekeeping import delete_old_tasks
 from shared.metrics import Metrics
 from shared.pubsub import listen_forever
 from shared.settings import Settings
+from shared.store import migrate_task_keys
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class DispatcherProcess:
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
         self.session = aiohttp.ClientSession()
+        if moved := await migrate_task_keys(self.redis, self.dispatcher.keys):
+            log.info("renamed %d task keys to the hash-tagged layout", moved)
         ttl = self.settings.provider_heartbeat_seconds * 3
         for provider in self.dispatcher.providers.values():
             await self.dispatcher.registry.register(provider.spec, ttl)

@@ -67,7 +67,7 @@ async def test_invalid_output_fails_the_task(api: Any, make_user: Any, dispatche
     alice = await make_user("alice")
     tid = await schedule(api, alice)
     task = await wait_for_status(redis, keys, tid, Status.FAILED)
-    assert task.raw["progress"] == "1"
+    assert task.progress == 1
     assert (await get_task(api, alice, tid))["userFacingErrorMessage"] == (
         "The provider returned an invalid result")
 

@@ -91,7 +91,7 @@ async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any,
     task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL, Status.FAILED)
     assert task.status is Status.SUCCESSFUL
     assert task.output == {"output": "RECOVER ME"}
-    assert task.raw["attempt"] == "2" and task.raw["gen"] == "2"
+    assert task.attempt == 2 and task.gen == 2
 
 
 async def test_task_fails_after_max_attempts(api: Any, make_user: Any, spawn: Spawn,
@@ -135,7 +135,7 @@ async def test_sigterm_hands_back_a_task_it_cannot_finish(api: Any, make_user: A
     async with asyncio.timeout(20):
         assert await proc.wait() == 0
     task = await wait_for_status(redis, keys, tid, Status.SCHEDULED)
-    assert task.raw["attempt"] == "0" and task.raw["gen"] == "2"
+    assert task.attempt == 0 and task.gen == 2
     await dispatcher(EchoProvider(pid="test:hold"))
     done = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
     assert done.output == {"output": "RECOVER ME"}
@@ -155,7 +155,7 @@ async def test_task_whose_worker_died_before_claiming_is_rescued(
     await redis.set(f"arq:in-progress:{job}", b"1", px=7 * 24 * 3600 * 1000)  # the dead pickup
     await dispatcher(echo, settings_=settings.model_copy(update={"orphan_after_seconds": 0.3}))
     task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
-    assert task.raw["gen"] == "2" and task.output == {"output": "RECOVER ME"}
+    assert task.gen == 2 and task.output == {"output": "RECOVER ME"}
     assert not await redis.exists(f"arq:in-progress:{job}")
 
 
@@ -171,4 +171,4 @@ async def test_task_whose_job_vanished_is_rescued(api: Any, make_user: Any, disp
     await redis.delete(f"arq:job:{job}")  # e.g. a job that ran on a dispatcher without the provider
     await redis.zrem(keys.queue, job)
     await dispatcher(echo, settings_=settings.model_copy(update={"orphan_after_seconds": 0.3}))
-    assert (await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)).raw["gen"] == "2"
+    assert (await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)).gen == 2

@@ -51,7 +51,7 @@ async def test_a_dead_workers_task_goes_to_the_next_claim(
                         leaseToken=lease.split(":", 1)[1])
     assert late["output"] == {"output": "from worker 2"}
     stored = await wait_for_status(redis, keys, task["id"], Status.SUCCESSFUL)
-    assert stored.output == {"output": "from worker 2"} and stored.raw["attempt"] == "2"
+    assert stored.output == {"output": "from worker 2"} and stored.attempt == 2
 
 
 async def test_a_stale_claim_cannot_finish_the_new_run(
@@ -95,5 +95,5 @@ async def test_attempts_are_bounded(api: Any, make_user: Any, make_exapp: Any, d
     for _ in range(settings.max_attempts):
         assert (await next_task(api, app, wait="10")).status == 200
     failed = await wait_for_status(redis, keys, task["id"], Status.FAILED)
-    assert failed.raw["userFacingErrorMessage"] == LEASE_LOST_MESSAGE
+    assert failed.user_facing_error_message == LEASE_LOST_MESSAGE
     assert (await next_task(api, app)).status == 204

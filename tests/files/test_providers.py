@@ -82,4 +82,4 @@ async def test_a_missing_output_path_fails_the_task_at_once(
                           input={"input": "missing", "numberOfImages": 1})
     task = await wait_for_status(redis, keys, tid, timeout=5)
     assert task.status is Status.FAILED
-    assert task.raw.get("errorMessage") == OUTPUT_INVALID_MESSAGE
+    assert task.error_message == OUTPUT_INVALID_MESSAGE

@@ -62,7 +62,7 @@ async def test_cancel_then_requeue_runs_the_task(api: Any, make_user: Any, redis
     assert await gate.started.get() == tid
     gate.release.set()
     task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
-    assert task.raw["gen"] == "2" and task.raw["attempt"] == "1"
+    assert task.gen == 2 and task.attempt == 1
     assert "endedAt" in task.raw and "errorMessage" not in task.raw
     assert (await run(settings, capsys, "task", "requeue", str(tid)))[0] == 1  # successful
 
@@ -110,4 +110,4 @@ async def test_stats(api: Any, make_user: Any, redis: Any, keys: Any, settings: 
     _, out = await run(settings, capsys, "stats", "--json")
     data = orjson.loads(out)
     assert data["types"]["core:text2text"]["waiting"] == 1
-    assert data["arq_queue"] == 1 and data["providers"][0]["preferred"] is True
+    assert data["job_queue"] == 1 and data["providers"][0]["preferred"] is True

@@ -50,7 +50,7 @@ async def _round_trip(api: Any, headers: dict[str, str], redis: Any, keys: Keys,
     tid = int((await resp.json())["ocs"]["data"]["task"]["id"])
     task = await wait_for_status(redis, keys, tid, timeout=15)
     assert task.status is Status.SUCCESSFUL and task.output == {"output": text.upper()}
-    return resp.headers["X-RateLimit-Remaining"], task.raw["provider"]
+    return resp.headers["X-RateLimit-Remaining"], task.provider_id
 
 
 async def test_api_and_dispatcher_keep_working_through_a_failover(

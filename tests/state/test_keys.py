@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 
 from shared.keys import Keys
 from shared.scripts import NAMES, PRELUDE, Scripts, source
+from shared.store import TaskStore, migrate_task_keys
+from shared.tasks import Status
 
 
 async def test_lua_key_helpers_match_keys_py(redis: Redis, keys: Keys) -> None:
@@ -44,3 +46,15 @@ def test_every_script_names_its_arguments_first() -> None:
             assert (kind, n) in named or int(n) >= ranges.get(kind, 10**9) or (
                 kind == "KEYS" and int(n) <= 5), f"{name}.lua uses {kind}[{n}] unnamed"
         assert any(line.startswith("-- KEYS[1..5]") for line in head), name
+
+
+async def test_tasks_of_the_older_layout_are_renamed(redis: Redis, keys: Keys) -> None:
+    await redis.hset(f"{keys.p}:task:41", mapping={"id": "41", "type": "t",  # type: ignore[misc]
+                                                  "status": "STATUS_SCHEDULED"})
+    await redis.sadd(f"{keys.p}:task:41:files", "7")  # type: ignore[misc]
+    await redis.set(keys.task_seq, 41)
+    assert await migrate_task_keys(redis, keys) == 2
+    task = await TaskStore(redis, keys).get(41)
+    assert task is not None and task.status is Status.SCHEDULED
+    assert await redis.smembers(keys.task_files(41)) == {b"7"}  # type: ignore[misc]
+    assert await migrate_task_keys(redis, keys) == 0 and await redis.get(keys.task_seq) == b"41"
