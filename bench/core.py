@@ -174,25 +174,36 @@ async def count_commands(url: str, enqueue: Any, queues: list[str],
     await waiter.aclose()
     usec = sum(per_call.get(name, 0.0) * c for name, c in sent.items())
     return {"sent": sum(sent.values()) / n, "all": (sum(sent.values()) + sum(inside.values())) / n,
-            "usec": usec / n,
+            "usec": usec / n, "server_usec": per_call["(server)"],
             "by_name": {k: (sent[k] / n, inside[k] / n) for k in sorted(set(sent) | set(inside))}}
 
 
 async def _mean_usec(r: aioredis.Redis, enqueue: Any, queues: list[str],
                      n: int) -> dict[str, float]:
-    """Mean Redis CPU time per call of each command over n more tasks (INFO commandstats)."""
+    """Mean Redis CPU time per call of each command over n more tasks (INFO commandstats),
+    and under "(server)" the server's whole CPU time per task (INFO cpu: also the network
+    work every round trip costs, which commandstats leaves out; the drain poll included)."""
     await r.config_resetstat()
+    before = await r.info("cpu")
     for i in range(n):
         await enqueue(i)
     await drain(r, queues)
-    stats = await r.info("commandstats")
-    return {k.removeprefix("cmdstat_").split("|")[0].upper(): float(v["usec_per_call"])
-            for k, v in stats.items()}
+    after, stats = await r.info("cpu"), await r.info("commandstats")
+    out = {k.removeprefix("cmdstat_").split("|")[0].upper(): float(v["usec_per_call"])
+           for k, v in stats.items()}
+    out["(server)"] = sum(after[k] - before[k] for k in ("used_cpu_user", "used_cpu_sys")) \
+        * 1e6 / n
+    return out
 
 
 async def drain(r: aioredis.Redis, keys: list[str]) -> None:
-    """Wait until every key is an empty ZSET."""
-    while sum([await r.zcard(k) for k in keys]) != 0:
+    """Wait until every key is an empty ZSET (one round trip per check)."""
+    while True:
+        async with r.pipeline(transaction=False) as pipe:
+            for k in keys:
+                pipe.zcard(k)
+            if sum(await pipe.execute()) == 0:
+                return
         await asyncio.sleep(0.01)
 
 
@@ -281,10 +292,11 @@ def report_throughput(c: dict[str, Any], detail: bool = False) -> None:
     if "ours_cmds" not in c:
         return
     print("(d) Redis work per task lifecycle (200 tasks under MONITOR; idle polling included;"
-          " CPU: INFO commandstats)")
+          " CPU of 200 more: INFO commandstats, and INFO cpu for all the server did)")
     for who, m in (("taskproc", c["ours_cmds"]), ("stock arq", c["base_cmds"])):
         print(f"    {who:<13}: {m['sent']:6.1f} sent by clients, {m['all']:6.1f} with those "
-              f"inside Lua scripts, {m['usec']:6.1f} us Redis CPU")
+              f"inside Lua scripts; Redis CPU {m['usec']:6.1f} us in commands, "
+              f"{m['server_usec']:6.1f} us in all")
         if detail:
             for name, (snt, ins) in m["by_name"].items():
                 print(f"        {name:<18} {snt:6.2f} sent {ins:6.2f} inside scripts")

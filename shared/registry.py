@@ -9,6 +9,8 @@ it returns. Only heartbeat expiry (a provider that stopped) is noticed by the ca
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ class ProviderRegistry:
         self.default_preferences = dict(preferences or {})
         self.cache_seconds = cache_seconds
         self._cached: tuple[float, int, Snapshot] | None = None
+        self._refresh: asyncio.Task[None] | None = None
 
     async def register(self, spec: ProviderSpec, ttl_seconds: float | None) -> None:
         """Announce a provider; ttl None keeps it until unregistered (ExApps)."""
@@ -116,9 +119,19 @@ class ProviderRegistry:
             await pipe.execute()
         self._cached = None
 
-    async def snapshot(self, fresh: bool = False) -> Snapshot:
-        """The current registry; a cached copy only while no change happened since (one GET)."""
+    async def snapshot(self, fresh: bool = False, cached: bool = False) -> Snapshot:
+        """The current registry; a cached copy only while no change happened since (one GET).
+
+        `cached`: the copy in hand, without the GET, if it is at most ten cache ages old (past
+        one, a fresh one loads in the background): for the dispatcher's pickup, which checks
+        again with the current registry before it passes a task by."""
         now = time.monotonic()
+        age = now - self._cached[0] if self._cached else float("inf")
+        if cached and not fresh and self._cached and age < 10 * self.cache_seconds:
+            if age >= self.cache_seconds and (
+                    self._refresh is None or self._refresh.done()):
+                self._refresh = asyncio.create_task(self._refresh_quietly())
+            return self._cached[2]
         if not fresh and self._cached and now - self._cached[0] < self.cache_seconds:
             gen = await self.redis.get(self.keys.providers_gen)
             if int(gen or 0) == self._cached[1]:
@@ -126,6 +139,10 @@ class ProviderRegistry:
         gen, snap = await self._load()
         self._cached = (now, gen, snap)
         return snap
+
+    async def _refresh_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # a later call tries again
+            await self.snapshot(fresh=True)
 
     async def _load(self) -> tuple[int, Snapshot]:
         """The generation and the snapshot; the generation is read first, so a change racing

@@ -23,6 +23,7 @@ from services.dispatcher.files import DispatcherFiles
 from services.dispatcher.provider_interface import InvalidOutput, Provider, ProviderError
 from shared.errors import BadRequest
 from shared.metrics import Metrics
+from shared.provider_spec import ProviderSpec
 from shared.settings import Settings
 from shared.store import Renewal
 from shared.stores import Stores
@@ -62,8 +63,10 @@ class Dispatcher:
             if task is None or task.status is not Status.SCHEDULED:
                 return
             task_type = task.type
-        spec = (await self.registry.snapshot()).preferred(task_type)
-        if spec is None or spec.kind != "local" or spec.id not in self.providers:
+        spec = (await self.registry.snapshot(cached=True)).preferred(task_type)
+        if not self._serves(spec):  # make sure with the current registry before passing it by
+            spec = (await self.registry.snapshot()).preferred(task_type)
+        if spec is None or not self._serves(spec):
             return  # an external provider claims it, or a dispatcher that has the provider
         token = uuid.uuid4().hex
         claimed = await self.store.claim(task_id, gen=gen, owner=self.worker_id, token=token,
@@ -73,6 +76,9 @@ class Dispatcher:
         if enqueued_at is not None:
             self.metrics.pickup.labels(task_type).observe(max(0.0, time.time() - enqueued_at))
         await self._execute(self.providers[spec.id], claimed, token)
+
+    def _serves(self, spec: ProviderSpec | None) -> bool:
+        return spec is not None and spec.kind == "local" and spec.id in self.providers
 
     async def _execute(self, provider: Provider, task: Task, token: str) -> None:
         ctx = TaskContext(self.store, self.files, self.lease_ms, task, token)

@@ -14,9 +14,7 @@ local head = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'WITHSCORES', 'LI
 local started = {}
 for i = 1, #head, 2 do
   if #started >= 2 * want then break end
-  local marker = ARQ.in_progress_key(head[i])
-  if redis.call('EXISTS', marker) == 0 then
-    redis.call('SET', marker, '1', 'PX', ARGV[4])
+  if redis.call('SET', ARQ.in_progress_key(head[i]), '1', 'NX', 'PX', ARGV[4]) then
     table.insert(started, head[i])
     table.insert(started, head[i + 1])
   end
