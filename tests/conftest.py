@@ -7,7 +7,6 @@ flushed before every test. Set TASKPROC_TEST_REDIS_URL to use an existing server
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -26,9 +25,8 @@ from services.embedded import EmbeddedRedis
 from shared.accounts import UserStore
 from shared.keys import Keys
 from shared.settings import Settings
-from tests.support.waits import wait_for_status
-
-__all__ = ["wait_for_status"]
+from tests.support.ocs import basic
+from tests.support.processes import Processes
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +74,6 @@ async def api(aiohttp_client: Any, settings: Settings) -> TestClient:  # type: i
     return client
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}", "OCS-APIRequest": "true"}
-
-
 @pytest.fixture
 def make_user(redis: Redis, keys: Keys) -> Callable[..., Awaitable[dict[str, str]]]:
     """`await make_user("alice")` -> request headers authenticating as alice."""
@@ -122,3 +115,13 @@ async def dispatcher(settings: Settings) -> AsyncIterator[
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@pytest.fixture
+async def processes(settings: Settings) -> AsyncIterator[Processes]:
+    """Real role processes on this test's Redis (`await processes.start(module, *args)`),
+    killed at teardown; the lease and heartbeat settings match `settings`."""
+    children = Processes(settings, TASKPROC_LEASE_SECONDS=str(settings.lease_seconds),
+                         TASKPROC_PROVIDER_HEARTBEAT_SECONDS="1")
+    yield children
+    await children.stop_all()

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import os
-import sys
 from typing import Any
 
 from services.api.app import create_app
 from shared.settings import Settings
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-V2 = "/ocs/v2.php/taskprocessing"
-
-
-async def taskproc(settings: Settings, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", *args, cwd=ROOT,
-        env=dict(os.environ, TASKPROC_REDIS_URL=settings.redis_url, PYTHONPATH=ROOT),
-        stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
-    return proc.returncode or 0, out.decode()
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}", "OCS-APIRequest": "true"}
+from tests.support.ocs import V2, basic
+from tests.support.processes import run_cli
 
 
 async def test_user_lifecycle_through_the_cli(aiohttp_client: Any, settings: Settings,
                                               redis: Any, keys: Any) -> None:
     api = await aiohttp_client(create_app(settings.model_copy(update={
         "auth_cache_seconds": 0.0})))
-    code, out = await taskproc(settings, "user", "add", "carol", "--admin")
+    code, out = await run_cli(settings, "user", "add", "carol", "--admin")
     assert code == 0 and out.startswith("user carol created; app password: ")
     password = out.rsplit(" ", 1)[1].strip()
     assert len(password) == 29 and password.count("-") == 4
@@ -41,13 +22,13 @@ async def test_user_lifecycle_through_the_cli(aiohttp_client: Any, settings: Set
     assert password.encode() not in b"".join(stored.values())  # only a digest is stored
     me = await api.get("/ocs/v2.php/cloud/user?format=json", headers=basic("carol", password))
     assert (await me.json())["ocs"]["data"]["id"] == "carol"
-    code, token = await taskproc(settings, "user", "token", "carol")
+    code, token = await run_cli(settings, "user", "token", "carol")
     bearer = {"Authorization": f"Bearer {token.strip()}"}
     assert (await api.get(f"{V2}/tasktypes?format=json", headers=bearer)).status == 200
-    assert (await taskproc(settings, "user", "add", "carol"))[0] != 0
-    code, listing = await taskproc(settings, "user", "list")
+    assert (await run_cli(settings, "user", "add", "carol"))[0] != 0
+    code, listing = await run_cli(settings, "user", "list")
     assert "carol\tcarol\tadmin" in listing
-    assert (await taskproc(settings, "user", "remove", "carol"))[0] == 0
+    assert (await run_cli(settings, "user", "remove", "carol"))[0] == 0
     resp = await api.get(f"{V2}/tasktypes?format=json", headers=basic("carol", password))
     assert resp.status == 401
     assert (await api.get(f"{V2}/tasktypes?format=json", headers=bearer)).status == 401

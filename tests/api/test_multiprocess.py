@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,42 +9,18 @@ import pytest
 
 from services.embedded import free_port
 from shared.registry import ProviderRegistry
-from shared.settings import Settings
+from tests.support.processes import Processes, http_ready
 from tests.support.providers import EchoProvider
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
-async def two_apis(settings: Settings) -> AsyncIterator[list[str]]:
+async def two_apis(processes: Processes) -> list[str]:
+    """Two `taskproc api` processes on one Redis; their base URLs."""
     ports = [free_port(), free_port()]
-    env = dict(os.environ, TASKPROC_REDIS_URL=settings.redis_url, PYTHONPATH=ROOT)
-    procs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "api", cwd=ROOT,
-        env=env | {"TASKPROC_API_PORT": str(p)}, stderr=asyncio.subprocess.DEVNULL)
-        for p in ports]
-    try:
-        async with aiohttp.ClientSession() as s:
-            for p in ports:
-                await _until_up(s, f"http://127.0.0.1:{p}/ocs/v2.php/cloud/capabilities")
-        yield [f"http://127.0.0.1:{p}" for p in ports]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            await proc.wait()
-
-
-async def _until_up(s: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(30):
-        while True:  # readiness poll of a process this test started
-            try:
-                async with s.get(url, headers={"OCS-APIRequest": "true"}) as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
+    for port in ports:
+        await processes.start("services.cli", "api", ready=http_ready(port),
+                              TASKPROC_API_PORT=str(port))
+    return [f"http://127.0.0.1:{p}" for p in ports]
 
 
 async def test_schedule_cap_holds_across_two_api_processes(two_apis: list[str], redis: Any,

@@ -5,10 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from tests.conftest import basic
-
-V2 = "/ocs/v2.php/taskprocessing"
-V1 = "/ocs/v1.php/taskprocessing"
+from tests.support.ocs import V1, V2, basic
 
 
 async def test_unauthenticated_is_401_997_even_without_csrf_header(api: Any) -> None:

@@ -8,10 +8,8 @@ import pytest
 
 from shared.registry import ProviderRegistry
 from shared.settings import RateLimitSettings, Settings
+from tests.support.ocs import V2, schedule
 from tests.support.providers import EchoProvider
-
-V2 = "/ocs/v2.php/taskprocessing"
-V1 = "/ocs/v1.php/taskprocessing"
 
 
 @pytest.fixture
@@ -19,11 +17,6 @@ async def echo_registered(redis: Any, keys: Any) -> EchoProvider:
     provider = EchoProvider()
     await ProviderRegistry(redis, keys).register(provider.spec, ttl_seconds=60)
     return provider
-
-
-async def schedule(api: Any, headers: dict[str, str], **body: Any) -> Any:
-    payload = {"type": "core:text2text", "appId": "tests", "input": {"input": "hi"}} | body
-    return await api.post(f"{V2}/schedule?format=json", json=payload, headers=headers)
 
 
 async def test_tasktypes_lists_only_available_types_with_13_fields(

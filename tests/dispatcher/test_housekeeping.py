@@ -7,16 +7,9 @@ from typing import Any
 from shared.settings import Settings
 from shared.store import OPERATOR
 from shared.tasks import Status
-from tests.conftest import wait_for_status
+from tests.support.ocs import V2, scheduled_id
 from tests.support.providers import EchoProvider
-
-V2 = "/ocs/v2.php/taskprocessing"
-
-
-async def _schedule(api: Any, headers: dict[str, str]) -> int:
-    resp = await api.post(f"{V2}/schedule?format=json", headers=headers, json={
-        "type": "core:text2text", "appId": "t", "input": {"input": "x"}})
-    return int((await resp.json())["ocs"]["data"]["task"]["id"])
+from tests.support.waits import wait_for_status
 
 
 async def test_old_tasks_are_removed_with_index_entries(api: Any, make_user: Any,
@@ -26,7 +19,7 @@ async def test_old_tasks_are_removed_with_index_entries(api: Any, make_user: Any
     echo = EchoProvider()
     await ProviderRegistry(redis, keys).register(echo.spec, 60)
     alice = await make_user("alice")
-    old, kept = await _schedule(api, alice), await _schedule(api, alice)
+    old, kept = await scheduled_id(api, alice, "x"), await scheduled_id(api, alice, "x")
     for tid in (old, kept):
         await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
     await redis.hset(keys.task(kept), "allowCleanup", "0")
@@ -42,7 +35,7 @@ async def test_old_tasks_are_removed_with_index_entries(api: Any, make_user: Any
     assert await redis.zscore(keys.tasks_updated, str(old)) is None
     assert (await api.get(f"{V2}/task/{old}?format=json", headers=alice)).status == 404
     assert await redis.exists(keys.task(kept))  # allowCleanup=false keeps it
-    fresh = await _schedule(api, alice)
+    fresh = await scheduled_id(api, alice, "x")
     await wait_for_status(redis, keys, fresh, Status.SUCCESSFUL)
     await proc._housekeeping()
     assert await redis.exists(keys.task(fresh))
@@ -57,6 +50,6 @@ async def test_pickup_does_not_wait_for_the_fallback_poll(api: Any, make_user: A
         "dispatcher_fallback_poll": 60.0}))
     alice = await make_user("alice")
     for _ in range(3):
-        tid = await _schedule(api, alice)
+        tid = await scheduled_id(api, alice, "x")
         task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL, timeout=15)
         assert task.output == {"output": "X"}

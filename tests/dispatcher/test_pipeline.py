@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from shared.tasks import Status
-from tests.conftest import wait_for_status
+from tests.support.ocs import V2, scheduled_id
 from tests.support.providers import (
     BadOutputProvider,
     EchoProvider,
@@ -18,15 +18,7 @@ from tests.support.providers import (
     ShellProvider,
     SubprocessProvider,
 )
-
-V2 = "/ocs/v2.php/taskprocessing"
-
-
-async def schedule(api: Any, headers: dict[str, str], **body: Any) -> int:
-    payload = {"type": "core:text2text", "appId": "tests", "input": {"input": "hi"}} | body
-    resp = await api.post(f"{V2}/schedule?format=json", json=payload, headers=headers)
-    assert resp.status == 200, await resp.text()
-    return int((await resp.json())["ocs"]["data"]["task"]["id"])
+from tests.support.waits import wait_for_status
 
 
 async def get_task(api: Any, headers: dict[str, str], tid: int) -> dict[str, Any]:
@@ -39,7 +31,7 @@ async def test_task_runs_to_success(api: Any, make_user: Any, dispatcher: Any, r
     echo = EchoProvider()
     await dispatcher(echo)
     alice = await make_user("alice")
-    tid = await schedule(api, alice, input={"input": "hello"})
+    tid = await scheduled_id(api, alice, input={"input": "hello"})
     await wait_for_status(redis, keys, tid, Status.SUCCESSFUL)
     task = await get_task(api, alice, tid)
     assert task["status"] == "STATUS_SUCCESSFUL"
@@ -54,7 +46,7 @@ async def test_provider_error_fails_with_user_message_only(api: Any, make_user: 
                                                            keys: Any) -> None:
     await dispatcher(FailingProvider())
     alice = await make_user("alice")
-    tid = await schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     await wait_for_status(redis, keys, tid, Status.FAILED)
     task = await get_task(api, alice, tid)
     assert task["userFacingErrorMessage"] == "The engine ran out of memory"
@@ -65,7 +57,7 @@ async def test_invalid_output_fails_the_task(api: Any, make_user: Any, dispatche
                                              redis: Any, keys: Any) -> None:
     await dispatcher(BadOutputProvider())
     alice = await make_user("alice")
-    tid = await schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     task = await wait_for_status(redis, keys, tid, Status.FAILED)
     assert task.progress == 1
     assert (await get_task(api, alice, tid))["userFacingErrorMessage"] == (
@@ -77,7 +69,7 @@ async def test_cancel_running_task_stops_provider_and_drops_result(
     gate = GateProvider()
     await dispatcher(gate)
     alice = await make_user("alice")
-    tid = await schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     assert await asyncio.wait_for(gate.started.get(), 10) == tid
     resp = await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
     assert (await resp.json())["ocs"]["data"]["task"]["status"] == "STATUS_CANCELLED"
@@ -92,7 +84,7 @@ async def test_cancel_kills_the_engine_subprocess(api: Any, make_user: Any, disp
     proc = SubprocessProvider()
     await dispatcher(proc)
     alice = await make_user("alice")
-    tid = await schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     pid = await asyncio.wait_for(proc.pids.get(), 10)
     await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
     await wait_for_status(redis, keys, tid, Status.CANCELLED)
@@ -115,7 +107,7 @@ async def test_run_process_engine_is_killed_on_cancel(api: Any, make_user: Any,
                                                       keys: Any) -> None:
     await dispatcher(ShellProvider())
     alice = await make_user("alice")
-    tid = await schedule(api, alice, input={"input": "300"})
+    tid = await scheduled_id(api, alice, input={"input": "300"})
     await wait_for_status(redis, keys, tid, Status.RUNNING)
     children = _sleep_children()
     await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
@@ -148,10 +140,10 @@ async def test_cancelled_scheduled_task_never_starts(api: Any, make_user: Any,
     echo = EchoProvider()
     from shared.registry import ProviderRegistry
     await ProviderRegistry(redis, keys).register(echo.spec, 60)
-    tid = await schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
     await dispatcher(echo)
-    tid2 = await schedule(api, alice)
+    tid2 = await scheduled_id(api, alice)
     await wait_for_status(redis, keys, tid2, Status.SUCCESSFUL)
     assert echo.seen == [tid2]  # jobs run in order: the cancelled one was skipped
     assert (await get_task(api, alice, tid))["status"] == "STATUS_CANCELLED"
@@ -171,7 +163,7 @@ async def test_webhook_fires_on_success_and_cancel(aiohttp_server: Any, api: Any
     url = str(server.make_url("/hook"))
     await dispatcher(EchoProvider())
     alice = await make_user("alice")
-    tid = await schedule(api, alice, webhookUri=url, webhookMethod="HTTP:POST")
+    tid = await scheduled_id(api, alice, webhookUri=url, webhookMethod="HTTP:POST")
     method, body = await asyncio.wait_for(calls.get(), 10)
     assert method == "POST" and body["task"]["id"] == tid
     assert body["task"]["status"] == "STATUS_SUCCESSFUL"
@@ -192,7 +184,7 @@ async def test_webhook_on_cancel_of_scheduled_task(aiohttp_server: Any, api: Any
     gate = GateProvider()
     await dispatcher(gate)
     alice = await make_user("alice")
-    tid = await schedule(api, alice, webhookUri=str(server.make_url("/hook")),
+    tid = await scheduled_id(api, alice, webhookUri=str(server.make_url("/hook")),
                          webhookMethod="HTTP:PUT")
     await asyncio.wait_for(gate.started.get(), 10)
     await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)

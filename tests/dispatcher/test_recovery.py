@@ -3,67 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-
-import pytest
 
 from shared.settings import Settings
 from shared.store import LEASE_LOST_MESSAGE
 from shared.tasks import Status
-from tests.conftest import wait_for_status
+from tests.support.ocs import V2, scheduled_id
+from tests.support.processes import Processes, RoleProcess
 from tests.support.providers import EchoProvider, NoopProvider
-from tests.support.waits import ready_line
-
-V2 = "/ocs/v2.php/taskprocessing"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
+from tests.support.waits import wait_for_status
 
 
-@pytest.fixture
-async def spawn(settings: Settings) -> AsyncIterator[Spawn]:
-    """Start `tests.support.run_dispatcher` processes; wait until ready; kill at teardown."""
-    procs: list[asyncio.subprocess.Process] = []
-    drains: list[asyncio.Task[None]] = []  # referenced, so they are not garbage-collected
-
-    async def start(*providers: str, **env: str) -> asyncio.subprocess.Process:
-        environ = dict(os.environ, TASKPROC_REDIS_URL=settings.redis_url,
-                       TASKPROC_LEASE_SECONDS=str(settings.lease_seconds),
-                       TASKPROC_FILES_DIR=str(settings.files_dir),
-                       TASKPROC_PROVIDER_HEARTBEAT_SECONDS="1", PYTHONPATH=ROOT, **env)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.support.run_dispatcher", *providers, env=environ,
-            cwd=ROOT, stderr=asyncio.subprocess.PIPE)
-        procs.append(proc)
-        await ready_line(proc)
-        drains.append(asyncio.create_task(_drain(proc)))  # a full stderr pipe would block it
-        return proc
-
-    yield start
-    for p in procs:
-        if p.returncode is None:
-            p.kill()
-            await p.wait()
-    for d in drains:
-        d.cancel()
-    await asyncio.gather(*drains, return_exceptions=True)
-
-
-async def _drain(proc: asyncio.subprocess.Process) -> None:
-    assert proc.stderr is not None
-    while await proc.stderr.readline():
-        pass
-
-
-async def _schedule(api: Any, headers: dict[str, str]) -> int:
-    resp = await api.post(f"{V2}/schedule?format=json", headers=headers, json={
-        "type": "core:text2text", "appId": "t", "input": {"input": "recover me"}})
-    assert resp.status == 200, await resp.text()
-    return int((await resp.json())["ocs"]["data"]["task"]["id"])
+async def spawn(processes: Processes, *providers: str, **env: str) -> RoleProcess:
+    """A `tests.support.run_dispatcher` process with these providers, ready to take work."""
+    return await processes.start("tests.support.run_dispatcher", *providers, **env)
 
 
 async def _started(ps: Any) -> tuple[int, int]:
@@ -75,18 +29,17 @@ async def _started(ps: Any) -> tuple[int, int]:
                 return int(tid), int(pid)
 
 
-async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any, spawn: Spawn,
-                                                       dispatcher: Any, redis: Any,
-                                                       keys: Any) -> None:
-    proc = await spawn("hold")
+async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any,
+                                                       processes: Processes, dispatcher: Any,
+                                                       redis: Any, keys: Any) -> None:
+    proc = await spawn(processes, "hold")
     alice = await make_user("alice")
     async with redis.pubsub() as ps:
         await ps.subscribe(f"{keys.p}:chan:test")
-        tid = await _schedule(api, alice)
+        tid = await scheduled_id(api, alice, "recover me")
         started_tid, pid = await _started(ps)
     assert (started_tid, pid) == (tid, proc.pid)
-    proc.kill()
-    await proc.wait()
+    await proc.stop(signal.SIGKILL)
     await dispatcher(EchoProvider(pid="test:hold"))  # same provider id, a live process
     task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL, Status.FAILED)
     assert task.status is Status.SUCCESSFUL
@@ -94,17 +47,16 @@ async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any,
     assert task.attempt == 2 and task.gen == 2
 
 
-async def test_task_fails_after_max_attempts(api: Any, make_user: Any, spawn: Spawn,
+async def test_task_fails_after_max_attempts(api: Any, make_user: Any, processes: Processes,
                                              dispatcher: Any, redis: Any, keys: Any,
                                              settings: Settings) -> None:
-    proc = await spawn("hold", TASKPROC_MAX_ATTEMPTS="1")
+    proc = await spawn(processes, "hold", TASKPROC_MAX_ATTEMPTS="1")
     alice = await make_user("alice")
     async with redis.pubsub() as ps:
         await ps.subscribe(f"{keys.p}:chan:test")
-        tid = await _schedule(api, alice)
+        tid = await scheduled_id(api, alice, "recover me")
         await _started(ps)
-    proc.kill()
-    await proc.wait()
+    await proc.stop(signal.SIGKILL)
     # a dispatcher without that provider still sweeps leases
     await dispatcher(NoopProvider("core:text2text:summary"),
                      settings_=settings.model_copy(update={"max_attempts": 1}))
@@ -114,26 +66,23 @@ async def test_task_fails_after_max_attempts(api: Any, make_user: Any, spawn: Sp
     assert body["ocs"]["data"]["task"]["userFacingErrorMessage"] == LEASE_LOST_MESSAGE
 
 
-async def test_idle_dispatcher_stops_on_one_sigterm(spawn: Spawn) -> None:
-    proc = await spawn("noop")
+async def test_idle_dispatcher_stops_on_one_sigterm(processes: Processes) -> None:
+    proc = await spawn(processes, "noop")
     proc.send_signal(signal.SIGTERM)
-    async with asyncio.timeout(15):
-        code = await proc.wait()
-    assert code == 0
+    assert await proc.wait(timeout=15) == 0
 
 
 async def test_sigterm_hands_back_a_task_it_cannot_finish(api: Any, make_user: Any,
-                                                          spawn: Spawn, dispatcher: Any,
+                                                          processes: Processes, dispatcher: Any,
                                                           redis: Any, keys: Any) -> None:
-    proc = await spawn("hold", TASKPROC_SHUTDOWN_GRACE_SECONDS="1")
+    proc = await spawn(processes, "hold", TASKPROC_SHUTDOWN_GRACE_SECONDS="1")
     alice = await make_user("alice")
     async with redis.pubsub() as ps:
         await ps.subscribe(f"{keys.p}:chan:test")
-        tid = await _schedule(api, alice)
+        tid = await scheduled_id(api, alice, "recover me")
         await _started(ps)
     proc.send_signal(signal.SIGTERM)
-    async with asyncio.timeout(20):
-        assert await proc.wait() == 0
+    assert await proc.wait(timeout=20) == 0
     task = await wait_for_status(redis, keys, tid, Status.SCHEDULED)
     assert task.attempt == 0 and task.gen == 2
     await dispatcher(EchoProvider(pid="test:hold"))
@@ -150,7 +99,7 @@ async def test_task_whose_worker_died_before_claiming_is_rescued(
     echo = EchoProvider()
     await ProviderRegistry(redis, keys).register(echo.spec, 60)
     alice = await make_user("alice")
-    tid = await _schedule(api, alice)
+    tid = await scheduled_id(api, alice, "recover me")
     job = f"{keys.p}:run:{tid}:1"
     await redis.set(f"arq:in-progress:{job}", b"1", px=7 * 24 * 3600 * 1000)  # the dead pickup
     await dispatcher(echo, settings_=settings.model_copy(update={"orphan_after_seconds": 0.3}))
@@ -166,7 +115,7 @@ async def test_task_whose_job_vanished_is_rescued(api: Any, make_user: Any, disp
     echo = EchoProvider()
     await ProviderRegistry(redis, keys).register(echo.spec, 60)
     alice = await make_user("alice")
-    tid = await _schedule(api, alice)
+    tid = await scheduled_id(api, alice, "recover me")
     job = f"{keys.p}:run:{tid}:1"
     await redis.delete(f"arq:job:{job}")  # e.g. a job that ran on a dispatcher without the provider
     await redis.zrem(keys.queue, job)

@@ -10,14 +10,14 @@ from typing import Any
 
 from services.admin import provider_prefer
 from shared.settings import Settings
-from tests.exapps.conftest import V2, next_task, register, schedule
+from tests.support.ocs import V2, next_task, register, scheduled
 
 
 async def test_parallel_claims_take_each_task_once_oldest_first(
         api: Any, make_user: Any, make_exapp: Any) -> None:
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app)
-    ids = [(await schedule(api, alice, text=str(i)))["id"] for i in range(8)]
+    ids = [(await scheduled(api, alice, text=str(i)))["id"] for i in range(8)]
     answers = await asyncio.gather(*(next_task(api, app) for _ in range(12)))
     got = [(await r.json())["ocs"]["data"]["task"]["id"] for r in answers if r.status == 200]
     assert sorted(got) == ids and sum(r.status == 204 for r in answers) == 4
@@ -28,8 +28,8 @@ async def test_oldest_first_across_types(api: Any, make_user: Any, make_exapp: A
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app)
     await register(api, app, pid="llm2:summary", task_type="core:text2text:summary")
-    a = await schedule(api, alice, task_type="core:text2text:summary")
-    b = await schedule(api, alice)
+    a = await scheduled(api, alice, task_type="core:text2text:summary")
+    b = await scheduled(api, alice)
     both = ["llm2:text2text", "llm2:summary"]
     types = ["core:text2text", "core:text2text:summary"]
     resp = await api.get(f"{V2}/tasks_provider/next_batch?format=json", headers=app,
@@ -54,7 +54,7 @@ async def test_only_the_preferred_provider_claims(api: Any, make_user: Any, make
         await make_user("alice")
     await register(api, first, pid="one:llm")
     await register(api, second, pid="two:llm")
-    await schedule(api, alice)
+    await scheduled(api, alice)
     assert (await next_task(api, second, providers=["two:llm"])).status == 204
     args = type("Args", (), {"task_type": "core:text2text", "provider_id": "two:llm"})()
     assert await provider_prefer(settings, args) == 0  # `taskproc provider prefer`
@@ -72,7 +72,7 @@ async def test_wait_answers_the_instant_a_task_arrives(api: Any, make_user: Any,
         await asyncio.sleep(0.05)
         assert not poll.done()
         started = time.perf_counter()
-        task = await schedule(api, alice)
+        task = await scheduled(api, alice)
         resp = await poll
         latencies.append(time.perf_counter() - started)
         assert (await resp.json())["ocs"]["data"]["task"]["id"] == task["id"]

@@ -9,7 +9,7 @@ from typing import Any
 from shared.registry import ProviderRegistry
 from shared.store import TaskStore
 from shared.tasks import Status
-from tests.exapps.conftest import V2, next_task, register, schedule
+from tests.support.ocs import V2, next_task, register, scheduled
 from tests.support.providers import GateProvider
 from tests.support.waits import wait_for_status
 
@@ -32,7 +32,7 @@ async def test_another_exapp_cannot_claim_or_finish_a_task(
         await make_user("alice")
     await register(api, owner)
     await register(api, rival, pid="rival:summary", task_type="core:text2text:summary")
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     # naming the owner's provider gets the rival nothing
     assert (await next_task(api, rival)).status == 204
     assert await _provider_calls(api, rival, task["id"]) == [404, 404]  # scheduled
@@ -55,7 +55,7 @@ async def test_no_exapp_touches_a_local_engines_task(
     gate = GateProvider()
     await dispatcher(gate)
     await ProviderRegistry(redis, keys).set_preference("core:text2text", gate.spec.id)
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     assert await gate.started.get() == task["id"]
     assert await _provider_calls(api, app, task["id"]) == [404, 404]
     gate.release.set()

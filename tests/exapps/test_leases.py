@@ -10,7 +10,7 @@ import pytest
 from shared.settings import Settings
 from shared.store import LEASE_LOST_MESSAGE
 from shared.tasks import Status
-from tests.exapps.conftest import V2, next_task, register, schedule
+from tests.support.ocs import V2, next_task, register, scheduled
 from tests.support.waits import wait_for_status
 
 
@@ -36,7 +36,7 @@ async def test_a_dead_workers_task_goes_to_the_next_claim(
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app, expected_runtime=1)
     await dispatcher()  # sweeps expired leases
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     first = await next_task(api, app)
     lease = first.headers["X-Taskproc-Lease"]
     assert lease.startswith(f"{task['id']}:")
@@ -59,7 +59,7 @@ async def test_a_stale_claim_cannot_finish_the_new_run(
     app, alice = await make_exapp("llm2"), await make_user("alice")
     await register(api, app, expected_runtime=1)
     await dispatcher()
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     stale = (await next_task(api, app)).headers["X-Taskproc-Lease"].split(":", 1)[1]
     renewed = await next_task(api, app, wait="10")  # a second worker of the same ExApp
     assert renewed.status == 200
@@ -75,7 +75,7 @@ async def test_progress_renews_the_lease(api: Any, make_user: Any, make_exapp: A
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app, expected_runtime=1)
     await dispatcher()
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     await next_task(api, app)
     for step in range(6):  # 3 s of work with a 1 s lease
         resp = await api.post(f"{V2}/tasks_provider/{task['id']}/progress?format=json",
@@ -91,7 +91,7 @@ async def test_attempts_are_bounded(api: Any, make_user: Any, make_exapp: Any, d
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app, expected_runtime=1)
     await dispatcher()
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     for _ in range(settings.max_attempts):
         assert (await next_task(api, app, wait="10")).status == 200
     failed = await wait_for_status(redis, keys, task["id"], Status.FAILED)

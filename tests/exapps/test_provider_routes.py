@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.exapps.conftest import V1, V2, next_task, register, schedule
+from tests.support.ocs import V1, V2, next_task, register, scheduled
 
 
 async def test_next_claims_and_result_finishes(api: Any, make_user: Any, make_exapp: Any) -> None:
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app)
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     resp = await next_task(api, app)
     assert resp.status == 200
     data = (await resp.json())["ocs"]["data"]

@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from services.admin import exapp_add
-from tests.exapps.conftest import REGISTER, V2, next_task, provider_payload, register, schedule
 from tests.support.exapp_auth import exapp_headers
+from tests.support.ocs import REGISTER, V2, next_task, provider_payload, register, scheduled
 
 
 async def test_registration_needs_an_exapp_and_owns_the_provider_id(
@@ -32,7 +32,7 @@ async def test_progress_out_of_range_is_400_not_500(api: Any, make_user: Any,
                                                    make_exapp: Any) -> None:
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app)
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     for bad in (1.5, -0.1, "x", None):
         resp = await api.post(f"{V2}/tasks_provider/{task['id']}/progress?format=json",
                               json={"progress": bad}, headers=app)
@@ -52,7 +52,7 @@ async def test_seed_aliases_for_progress_and_result(api: Any, make_user: Any,
                                                     make_exapp: Any) -> None:
     app, alice = await make_exapp(), await make_user("alice")
     await register(api, app)
-    task = await schedule(api, alice)
+    task = await scheduled(api, alice)
     assert (await next_task(api, app)).status == 200
     resp = await api.get(f"{V2}/task/{task['id']}/progress?format=json&progress=0.3",
                          headers=app)
@@ -110,8 +110,8 @@ async def test_queue_stats_and_position(api: Any, make_user: Any, make_exapp: An
     admin = await make_user("root", admin=True)
     await register(api, app)
     await register(api, app, pid="llm2:summary", task_type="core:text2text:summary")
-    tasks = [await schedule(api, alice) for _ in range(3)]
-    await schedule(api, alice, task_type="core:text2text:summary")
+    tasks = [await scheduled(api, alice) for _ in range(3)]
+    await scheduled(api, alice, task_type="core:text2text:summary")
     await next_task(api, app)
     resp = await api.get(f"{V2}/queue_stats?format=json", headers=admin)
     assert (await resp.json())["ocs"]["data"] == {"scheduled_count": 3, "running_count": 1}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import FormData, web
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -18,8 +17,6 @@ from shared.settings import Settings
 from shared.store import TaskStore
 from tests.support.exapp_auth import make_exapp_headers
 
-V2 = "/ocs/v2.php/taskprocessing"
-V1 = "/ocs/v1.php/taskprocessing"
 Client = TestClient[web.Request, web.Application]
 
 
@@ -42,15 +39,6 @@ async def provider_headers(redis: Redis, keys: Keys) -> dict[str, str]:
     return await make_exapp_headers(redis, keys, "files-test-app")
 
 
-async def upload(client: Client, headers: dict[str, str], data: bytes,
-                 name: str = "in.bin") -> int:
-    """Upload through the users' extension route; returns the file id."""
-    resp = await client.post(f"{V2}/files?format=json", data=data,
-                              headers=headers | {"X-File-Name": name})
-    assert resp.status == 201, await resp.text()
-    return int((await resp.json())["ocs"]["data"]["fileId"])
-
-
 @pytest.fixture
 def make_task(redis: Redis, keys: Keys) -> Callable[..., Awaitable[int]]:
     """`await make_task("alice", [file ids])` -> id of a scheduled audio2text task using them."""
@@ -65,9 +53,3 @@ def make_task(redis: Redis, keys: Keys) -> Callable[..., Awaitable[int]]:
     return make
 
 
-def form(data: bytes, name: str = "out.bin", field: str = "file") -> FormData:
-    """A multipart body with one file field."""
-    body = FormData()
-    body.add_field(field, io.BytesIO(data), filename=name,
-                   content_type="application/octet-stream")
-    return body

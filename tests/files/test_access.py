@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.files.conftest import V1, V2, form, upload
+from tests.support.ocs import V1, V2, form, upload
 
 AUDIO = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(32)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.http.context import SERVICES
-from tests.files.conftest import V2, upload
+from tests.support.ocs import V2, upload
 
 DATA = os.urandom(300_000)
 

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +11,12 @@ import aiohttp
 import pytest
 
 from services.embedded import free_port
-from shared.settings import Settings
-from tests.files.conftest import V2
+from tests.support.ocs import V2
+from tests.support.processes import Processes, http_ready
 
 SIZE = 1024 * 1024 * 1024
 BLOCK = 1024 * 1024
 PEAK_BOUND = 150 * 1024 * 1024
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def peak_rss(pid: int) -> int:
@@ -31,40 +27,14 @@ def peak_rss(pid: int) -> int:
     raise RuntimeError("no VmHWM")
 
 
-async def _wait_ready(base: str, proc: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session, asyncio.timeout(30):
-        while True:
-            assert proc.returncode is None, "the fileproxy exited"
-            try:
-                async with session.get(f"{base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)  # polling a process we started until it listens
-
-
 @pytest.fixture
-async def fileproxy_process(settings: Settings) -> AsyncIterator[tuple[str, int]]:
-    """`taskproc fileproxy` on a free port; stopped at teardown."""
+async def fileproxy_process(processes: Processes) -> tuple[str, int]:
+    """`taskproc fileproxy` on a free port (stopped at teardown): its base URL and pid."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TASKPROC_REDIS_URL=settings.redis_url,
-               TASKPROC_FILES_DIR=str(settings.files_dir), TASKPROC_HOST="127.0.0.1",
-               TASKPROC_FILEPROXY_PORT=str(port), TASKPROC_LOG_LEVEL="WARNING")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "fileproxy", cwd=ROOT, env=env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        await _wait_ready(base, proc)
-        yield base, proc.pid
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+    proc = await processes.start("services.cli", "fileproxy", ready=http_ready(port),
+                                 TASKPROC_HOST="127.0.0.1", TASKPROC_FILEPROXY_PORT=str(port),
+                                 TASKPROC_LOG_LEVEL="WARNING")
+    return f"http://127.0.0.1:{port}", proc.pid
 
 
 async def _body() -> AsyncIterator[bytes]:

@@ -9,16 +9,9 @@ from typing import Any
 from shared.http.context import SERVICES
 from shared.tasks import Status
 from shared.validation import OUTPUT_INVALID_MESSAGE
-from tests.files.conftest import V2, upload
+from tests.support.ocs import V2, scheduled_id, upload
 from tests.support.providers import ImageFilesProvider, TranscribeFileProvider
 from tests.support.waits import wait_for_status
-
-
-async def _schedule(client: Any, headers: dict[str, str], **body: Any) -> int:
-    resp = await client.post(f"{V2}/schedule?format=json", headers=headers,
-                             json={"appId": "files"} | body)
-    assert resp.status == 200, await resp.text()
-    return int((await resp.json())["ocs"]["data"]["task"]["id"])
 
 
 async def test_provider_reads_the_input_file(one_url: Any, make_user: Any, dispatcher: Any,
@@ -26,7 +19,8 @@ async def test_provider_reads_the_input_file(one_url: Any, make_user: Any, dispa
     await dispatcher(TranscribeFileProvider())
     alice = await make_user("alice")
     fid = await upload(one_url, alice, b"hallo Welt", "voice.ogg")
-    tid = await _schedule(one_url, alice, type="core:audio2text", input={"input": fid})
+    tid = await scheduled_id(one_url, alice, appId="files", type="core:audio2text",
+                             input={"input": fid})
     task = await wait_for_status(redis, keys, tid)
     assert task.status is Status.SUCCESSFUL and task.output == {"output": "hallo Welt"}
 
@@ -36,7 +30,7 @@ async def test_output_files_are_ids_downloadable_and_deleted_with_the_task(
         provider_headers: dict[str, str], tmp_path: Path) -> None:
     await dispatcher(ImageFilesProvider(tmp_path))
     alice, bob = await make_user("alice"), await make_user("bob")
-    tid = await _schedule(one_url, alice, type="core:text2image",
+    tid = await scheduled_id(one_url, alice, appId="files", type="core:text2image",
                           input={"input": "cat", "numberOfImages": 3})
     task = await wait_for_status(redis, keys, tid)
     assert task.status is Status.SUCCESSFUL, task.raw
@@ -65,7 +59,8 @@ async def test_deleting_a_task_keeps_the_upload_until_its_ttl(
     await dispatcher(TranscribeFileProvider())
     alice = await make_user("alice")
     fid = await upload(one_url, alice, b"keep me")
-    tid = await _schedule(one_url, alice, type="core:audio2text", input={"input": fid})
+    tid = await scheduled_id(one_url, alice, appId="files", type="core:audio2text",
+                             input={"input": fid})
     await wait_for_status(redis, keys, tid)
     assert await redis.zscore(keys.files_unreferenced, str(fid)) is None
     await one_url.delete(f"{V2}/task/{tid}", headers=alice)
@@ -78,7 +73,7 @@ async def test_a_missing_output_path_fails_the_task_at_once(
         tmp_path: Path) -> None:
     await dispatcher(ImageFilesProvider(tmp_path))
     alice = await make_user("alice")
-    tid = await _schedule(one_url, alice, type="core:text2image",
+    tid = await scheduled_id(one_url, alice, appId="files", type="core:text2image",
                           input={"input": "missing", "numberOfImages": 1})
     task = await wait_for_status(redis, keys, tid, timeout=5)
     assert task.status is Status.FAILED

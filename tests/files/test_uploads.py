@@ -12,7 +12,7 @@ import pytest
 
 from services.fileproxy.app import create_fileproxy_app
 from shared.settings import Settings
-from tests.files.conftest import V2, form, upload
+from tests.support.ocs import V2, form, upload
 
 CAP = 1024 * 1024
 

@@ -12,9 +12,9 @@ from services.cli import _parser
 from shared.settings import Settings
 from shared.store import OPERATOR, TaskStore
 from shared.tasks import Status
-from tests.conftest import wait_for_status
-from tests.ops.test_metrics import _schedule, register
-from tests.support.providers import EchoProvider, GateProvider
+from tests.support.ocs import scheduled_id
+from tests.support.providers import EchoProvider, GateProvider, register_alive
+from tests.support.waits import wait_for_status
 
 
 async def run(settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[
@@ -26,10 +26,10 @@ async def run(settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str
 
 async def test_list_filters_and_show(api: Any, make_user: Any, redis: Any, keys: Any,
                                      settings: Settings, capsys: Any) -> None:
-    await register(redis, keys, EchoProvider(), EchoProvider("core:text2text:summary", "s"))
+    await register_alive(redis, keys, EchoProvider(), EchoProvider("core:text2text:summary", "s"))
     alice, bob = await make_user("alice"), await make_user("bob")
-    a1 = await _schedule(api, alice)
-    b1 = await _schedule(api, bob, ttype="core:text2text:summary")
+    a1 = await scheduled_id(api, alice)
+    b1 = await scheduled_id(api, bob, task_type="core:text2text:summary")
     await TaskStore(redis, keys).cancel(a1, OPERATOR)
     code, out = await run(settings, capsys, "task", "list")
     assert code == 0 and [int(line.split("\t")[0]) for line in out.splitlines()] == [b1, a1]
@@ -52,7 +52,7 @@ async def test_cancel_then_requeue_runs_the_task(api: Any, make_user: Any, redis
     gate = GateProvider(pid="test:gate")
     await dispatcher(gate)
     alice = await make_user("alice")
-    tid = await _schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     assert await gate.started.get() == tid
     code, out = await run(settings, capsys, "task", "cancel", str(tid))
     assert code == 0 and "STATUS_CANCELLED" in out
@@ -71,9 +71,9 @@ async def test_requeue_takes_a_stuck_task_from_its_holder(api: Any, make_user: A
                                                           redis: Any, keys: Any,
                                                           settings: Settings,
                                                           capsys: Any) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    tid = await _schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     store = TaskStore(redis, keys)
     await store.claim(tid, gen=None, owner="stuck", token="old", lease_ms=3_600_000,
                       provider_id="test:echo")
@@ -88,9 +88,9 @@ async def test_requeue_takes_a_stuck_task_from_its_holder(api: Any, make_user: A
 
 async def test_cleanup_deletes_old_tasks_only(api: Any, make_user: Any, redis: Any, keys: Any,
                                               settings: Settings, capsys: Any) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    old, new = await _schedule(api, alice), await _schedule(api, alice)
+    old, new = await scheduled_id(api, alice), await scheduled_id(api, alice)
     await redis.zadd(keys.tasks_updated, {str(old): int(time.time()) - 10 * 86400})
     _, out = await run(settings, capsys, "task", "cleanup", "--older-than-days", "5",
                        "--dry-run")
@@ -102,9 +102,9 @@ async def test_cleanup_deletes_old_tasks_only(api: Any, make_user: Any, redis: A
 
 async def test_stats(api: Any, make_user: Any, redis: Any, keys: Any, settings: Settings,
                      capsys: Any) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    await _schedule(api, alice)
+    await scheduled_id(api, alice)
     code, out = await run(settings, capsys, "stats")
     assert code == 0 and "core:text2text\t1\t" in out and "* core:text2text\ttest:echo" in out
     _, out = await run(settings, capsys, "stats", "--json")

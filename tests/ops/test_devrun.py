@@ -21,7 +21,7 @@ import pytest
 
 from services import runfile
 from services.embedded import free_port
-from tests.conftest import basic
+from tests.support.ocs import basic
 from tests.support.waits import until
 
 ROOT = Path(__file__).resolve().parents[2]

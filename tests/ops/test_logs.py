@@ -10,9 +10,9 @@ import pytest
 
 from shared.logs import JsonFormatter
 from shared.tasks import Status
-from tests.conftest import wait_for_status
-from tests.ops.test_metrics import _schedule
+from tests.support.ocs import scheduled_id
 from tests.support.providers import FailingProvider
+from tests.support.waits import wait_for_status
 
 
 async def test_dispatcher_failure_line_has_task_id(api: Any, make_user: Any, dispatcher: Any,
@@ -21,7 +21,7 @@ async def test_dispatcher_failure_line_has_task_id(api: Any, make_user: Any, dis
     await dispatcher(FailingProvider())
     alice = await make_user("alice")
     with caplog.at_level(logging.INFO, logger="services.dispatcher.dispatcher"):
-        tid = await _schedule(api, alice)
+        tid = await scheduled_id(api, alice)
         await wait_for_status(redis, keys, tid, Status.FAILED)
     record = next(r for r in caplog.records if "failed in" in r.getMessage())
     line = orjson.loads(JsonFormatter().format(record))

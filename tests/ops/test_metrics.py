@@ -11,31 +11,15 @@ from shared.http.metrics import METRICS
 from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.tasks import Status
-from tests.conftest import wait_for_status
-from tests.support.providers import EchoProvider, GateProvider
-
-V2 = "/ocs/v2.php/taskprocessing"
+from tests.support.ocs import V2, scheduled_id
+from tests.support.providers import EchoProvider, GateProvider, register_alive
+from tests.support.waits import wait_for_status
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """{(sample name, sorted labels): value} of a Prometheus text page."""
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for fam in text_string_to_metric_families(text) for s in fam.samples}
-
-
-async def register(redis: Any, keys: Any, *specs_of: Any) -> None:
-    """Providers as alive in the registry, without a dispatcher to run them."""
-    from shared.registry import ProviderRegistry
-    for provider in specs_of or (EchoProvider(),):
-        await ProviderRegistry(redis, keys).register(provider.spec, 60)
-
-
-async def _schedule(api: Any, headers: dict[str, str], text: str = "hi",
-                    ttype: str = "core:text2text") -> int:
-    resp = await api.post(f"{V2}/schedule?format=json", headers=headers, json={
-        "type": ttype, "appId": "t", "input": {"input": text}})
-    assert resp.status == 200, await resp.text()
-    return int((await resp.json())["ocs"]["data"]["task"]["id"])
 
 
 async def test_api_counts_requests_by_route_and_status(api: Any, make_user: Any) -> None:
@@ -53,10 +37,10 @@ async def test_api_counts_requests_by_route_and_status(api: Any, make_user: Any)
 
 async def test_queue_depth_and_oldest_come_from_redis(api: Any, make_user: Any,
                                                       redis: Any, keys: Any) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    first = await _schedule(api, alice)
-    await _schedule(api, alice)
+    first = await scheduled_id(api, alice)
+    await scheduled_id(api, alice)
     # the first task waits for 90 s now (scores are schedule times in ms, server clock)
     seconds, micros = await redis.time()
     await redis.zadd(keys.scheduled("core:text2text"),
@@ -75,12 +59,12 @@ async def test_rate_limit_refusals_are_counted_on_v1_and_v2(
         keys: Any) -> None:
     from services.api.app import create_app
 
-    await register(redis, keys)
+    await register_alive(redis, keys)
     limited = settings.model_copy(update={"rate_limits": settings.rate_limits.model_copy(
         update={"schedule_user": "1/minute"})})
     api = await aiohttp_client(create_app(limited))
     alice = await make_user("alice")
-    await _schedule(api, alice)
+    await scheduled_id(api, alice)
     for version in ("v2", "v1"):
         resp = await api.post(f"/ocs/{version}.php/taskprocessing/schedule?format=json",
                               headers=alice, json={"type": "core:text2text", "appId": "t",
@@ -107,9 +91,9 @@ async def test_dispatcher_serves_probes_and_task_metrics(
                             settings_=settings.model_copy(update={"dispatcher_metrics_port": 0}))
     base = f"http://127.0.0.1:{proc.health.port}"
     alice = await make_user("alice")
-    done = await _schedule(api, alice, ttype="core:text2text:summary")
+    done = await scheduled_id(api, alice, task_type="core:text2text:summary")
     await wait_for_status(redis, keys, done, Status.SUCCESSFUL)
-    held = await _schedule(api, alice)
+    held = await scheduled_id(api, alice)
     assert await gate.started.get() == held
     async with aiohttp.ClientSession() as http:
         assert (await http.get(f"{base}/healthz")).status == 200
@@ -129,9 +113,9 @@ async def test_dispatcher_serves_probes_and_task_metrics(
 async def test_dispatcher_counts_lease_expiries(api: Any, make_user: Any, dispatcher: Any,
                                                 redis: Any, keys: Any,
                                                 settings: Settings) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    tid = await _schedule(api, alice)
+    tid = await scheduled_id(api, alice)
     # a claim by a worker that died at once: its lease runs out without renewals
     from shared.store import TaskStore
     await TaskStore(redis, keys).claim(tid, gen=None, owner="dead", token="t", lease_ms=1,

@@ -17,11 +17,10 @@ from shared.redis import connect
 from shared.registry import ProviderRegistry
 from shared.settings import Settings
 from shared.tasks import Status
-from tests.conftest import basic, wait_for_status
 from tests.ops.sentinel import SentinelGroup
+from tests.support.ocs import V2, basic
 from tests.support.providers import EchoProvider
-
-V2 = "/ocs/v2.php/taskprocessing"
+from tests.support.waits import wait_for_status
 
 
 @pytest.fixture

@@ -7,9 +7,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.provider_interface import ProviderContext, ProviderError, run_process
+from redis.asyncio import Redis
+
+from services.dispatcher.provider_interface import (
+    Provider,
+    ProviderContext,
+    ProviderError,
+    run_process,
+)
+from shared.keys import Keys
 from shared.provider_spec import ProviderSpec
+from shared.registry import ProviderRegistry
 from shared.shapes import Shape, ShapeType
+
+
+async def register_alive(redis: Redis, keys: Keys, *providers: Provider, ttl: int = 60) -> None:
+    """Providers (default: an EchoProvider) alive in the registry, with no dispatcher running
+    them: tasks of their types can be scheduled and stay scheduled."""
+    for provider in providers or (EchoProvider(),):
+        await ProviderRegistry(redis, keys).register(provider.spec, ttl)
 
 
 class EchoProvider:
