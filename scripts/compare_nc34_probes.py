@@ -224,6 +224,14 @@ EXAPP: list[Probe] = [
           show=(f"j:{TASK}/status", f"j:{TASK}/output", f"j:{TASK}/progress")),
     Probe("ExApp: POST result for task 999999", "POST", V2 + "/tasks_provider/999999/result",
           who="exapp", body={"output": {"output": "x"}}),
+    Probe("ExApp: POST result for task abc", "POST", V2 + "/tasks_provider/abc/result",
+          who="exapp", body={"output": {"output": "x"}}),
+    Probe("ExApp: POST progress for task -1", "POST", V2 + "/tasks_provider/-1/progress",
+          who="exapp", body={"progress": 0.5}),
+    Probe("ExApp: GET tasks_provider/abc/file/1", "GET", V2 + "/tasks_provider/abc/file/1",
+          who="exapp"),
+    Probe("ExApp: GET tasks_consumer/task/abc", "GET", V2 + "/tasks_consumer/task/abc",
+          who="exapp"),
 ]
 
 LIMITS: list[Probe] = [
