@@ -36,6 +36,7 @@ class User:
     id: str
     display_name: str
     admin: bool
+    created: int = 0
 
 
 class UserStore:
@@ -76,7 +77,8 @@ class UserStore:
         if not raw:
             return None
         d = {k.decode(): v.decode() for k, v in raw.items()}
-        return User(d["id"], d.get("displayName", d["id"]), d.get("admin") == "1")
+        return User(d["id"], d.get("displayName", d["id"]), d.get("admin") == "1",
+                    int(d.get("created") or 0))
 
     async def list(self) -> list[User]:
         ids = sorted(m.decode() for m in await self.redis.smembers(self.keys.users))  # type: ignore[misc]

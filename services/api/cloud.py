@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -47,8 +48,12 @@ async def current_user(request: web.Request) -> web.Response:
     user = await request.app[SERVICES].users.get(who.user_id or "")
     if user is None:
         return ocs.render(request, 404, {"message": "User not found"}, params=params(request))
+    now = int(time.time())
     data: dict[str, Any] = {
-        "enabled": True, "id": user.id, "backend": "taskproc", "subadmin": [],
+        "enabled": True, "id": user.id,
+        # this request is a login: Nextcloud updates the last login on each one
+        "firstLoginTimestamp": user.created, "lastLoginTimestamp": now,
+        "lastLogin": now * 1000, "backend": "taskproc", "subadmin": [],
         "quota": {"free": -3, "used": 0, "total": -3, "relative": 0, "quota": -3},
         "manager": "", "avatarScope": "v2-local", "email": None, "emailScope": "v2-local",
         "additional_mail": [], "additional_mailScope": [],

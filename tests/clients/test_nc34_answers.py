@@ -98,6 +98,8 @@ async def test_capabilities_and_user_carry_what_clients_read(live: Live) -> None
     assert user["id"] == "alice" and user["display-name"] == user["displayname"] == "alice"
     assert set(user["quota"]) == {"free", "used", "total", "relative", "quota"}
     assert {"email", "groups", "language", "locale", "backendCapabilities"} <= set(user)
+    assert isinstance(user["lastLoginTimestamp"], int) and user["lastLogin"] >= user[
+        "firstLoginTimestamp"]
 
 
 async def test_task_numbers_as_34_writes_them(live: Live) -> None:
