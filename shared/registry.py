@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from shared.keys import Keys
 from shared.provider_spec import ProviderSpec
 from shared.shapes import CORE_TASK_TYPES, TaskType, shapes_from_json, shapes_to_json
+from shared.tasks import php_numbers
 
 
 @dataclass
@@ -175,15 +176,15 @@ def _custom_type(d: dict[str, Any]) -> TaskType:
 
 def task_type_json(tt: TaskType, spec: ProviderSpec) -> dict[str, Any]:
     """One `/tasktypes` entry with all 13 fields (TaskProcessingApiController::taskTypes);
-    empty maps stay `{}`."""
+    empty maps stay `{}`; whole-number defaults are written as 34 writes them (`1024`)."""
     return {
         "name": tt.name, "description": tt.description,
         "inputShape": shapes_to_json(tt.input_shape),
         "inputShapeEnumValues": spec.input_shape_enum_values,
-        "inputShapeDefaults": spec.input_shape_defaults,
+        "inputShapeDefaults": php_numbers(spec.input_shape_defaults),
         "optionalInputShape": shapes_to_json(spec.optional_input_shape),
         "optionalInputShapeEnumValues": spec.optional_input_shape_enum_values,
-        "optionalInputShapeDefaults": spec.optional_input_shape_defaults,
+        "optionalInputShapeDefaults": php_numbers(spec.optional_input_shape_defaults),
         "outputShape": shapes_to_json(tt.output_shape),
         "outputShapeEnumValues": spec.output_shape_enum_values,
         "optionalOutputShape": shapes_to_json(spec.optional_output_shape),

@@ -139,3 +139,20 @@ async def test_task_types_word_for_word_and_internal_as_34(live: Live) -> None:
                         "core:contextagent:interaction", "core:text2text:chatwithtools"]
     for public in ("headline", "topics", "formalization", "simplification", "reformulation"):
         assert not CORE_TASK_TYPES[f"core:text2text:{public}"].is_internal  # Assistant shows
+
+
+async def test_whole_number_defaults_are_written_as_34_writes_them(live: Live, redis: Any,
+                                                                    keys: Any) -> None:
+    from shared.accounts import ExAppStore
+    secret = await ExAppStore(redis, keys).add("llm2")
+    provider = {"id": "llm2:chat", "name": "LLM2", "task_type": "core:text2text:chat",
+                "expected_runtime": 30,
+                "optional_input_shape": [{"name": "max_tokens", "description": "Max",
+                                          "shape_type": 0}],
+                "optional_input_shape_defaults": {"max_tokens": 1024.0}}
+    ex = Client(live.base, exapp_headers("llm2", secret) | OCS)
+    resp = await ex.send("POST", "/ocs/v1.php/apps/app_api/api/v1/ai_provider/task_processing",
+                         json={"provider": provider, "customTaskType": None})
+    assert resp.status == 200
+    body = (await (await live.user("alice", **OCS)).send("GET", f"{TP}/tasktypes")).body
+    assert b'"optionalInputShapeDefaults":{"max_tokens":1024}' in body
