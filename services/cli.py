@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from services import admin, ops, roles, runfile
 from shared.settings import Settings, SettingsInvalid
 
@@ -51,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # bad names, duplicates, unknown users: say so, no traceback
         print(f"taskproc: {exc}", file=sys.stderr)
         return 2
+    except (RedisError, OSError) as exc:
+        print(f"taskproc: Redis at {runfile.redacted(settings.redis_url)} did not answer: "
+              f"{exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

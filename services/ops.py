@@ -12,8 +12,10 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from services import tables
 from services.admin import _with
 from services.dispatcher.jobs import job_state
+from services.progress import Progress
 from shared.housekeeping import delete_old_tasks
 from shared.keys import Keys
 from shared.metrics import queue_figures, task_types
@@ -21,6 +23,9 @@ from shared.settings import Settings
 from shared.store import OPERATOR
 from shared.stores import Stores
 from shared.tasks import Status, Task, TaskField
+
+REQUEUEABLE = ("FAILED", "CANCELLED")
+"""Statuses `task requeue --status` takes; a stuck running task is requeued by its id."""
 
 
 def add_commands(sub: Any) -> None:
@@ -35,13 +40,19 @@ def add_commands(sub: Any) -> None:
     ls.add_argument("--limit", type=int, default=50)
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(func=task_list)
-    for name, fn, text in (("show", task_show, "every stored field of a task"),
-                           ("cancel", task_cancel, "cancel a scheduled or running task"),
-                           ("requeue", task_requeue,
-                            "run a failed, cancelled or stuck running task again")):
-        cmd = task.add_parser(name, help=text)
-        cmd.add_argument("task_id", type=int)
-        cmd.set_defaults(func=fn)
+    show = task.add_parser("show", help="every stored field of a task, its job and files")
+    show.add_argument("task_id", type=int)
+    show.add_argument("--json", action="store_true", help="one JSON object, values uncut")
+    show.set_defaults(func=task_show)
+    cancel = task.add_parser("cancel", help="cancel a scheduled or running task")
+    cancel.add_argument("task_id", type=int)
+    cancel.set_defaults(func=task_cancel)
+    requeue = task.add_parser("requeue", help="run failed, cancelled or stuck running tasks "
+                              "again: the given ids, or all with --status (and --type)")
+    requeue.add_argument("task_ids", type=int, nargs="*", metavar="task_id")
+    requeue.add_argument("--status", choices=REQUEUEABLE, type=str.upper)
+    requeue.add_argument("--type", dest="task_type")
+    requeue.set_defaults(func=task_requeue)
     clean = task.add_parser("cleanup", help="delete tasks not updated for a while")
     clean.add_argument("--older-than-days", type=float,
                        help="default: TASKPROC_TASK_MAX_AGE_SECONDS")
@@ -110,13 +121,23 @@ async def task_show(settings: Settings, args: argparse.Namespace) -> int:
             print(f"task {args.task_id} not found")
             return 1
         job, queued, in_progress = await job_state(st.redis, st.keys, task.id, task.gen)
-        files = await st.redis.smembers(st.keys.task_files(task.id))  # type: ignore[misc]
-        for name, value in sorted(task.raw.items()):
-            print(f"{name}: {value}")
-        print(f"job: {job} queued={queued} in_progress={in_progress}")
-        print(f"files: {sorted(int(f) for f in files)}")
+        found = await st.redis.smembers(st.keys.task_files(task.id))  # type: ignore[misc]
+        files = sorted(int(f) for f in found)
+        if args.json:
+            print(orjson.dumps({"task": task.raw, "job": {
+                "id": job, "queued": queued, "in_progress": in_progress},
+                "files": files}).decode())
+            return 0
+        print(tables.task_fields(task), end="\n\n")
+        print(tables.table(("job", "queued", "in progress"),
+                           [(job, _yes(queued), _yes(in_progress))]))
+        print(f"\nfiles: {', '.join(map(str, files)) or '(none)'}")
         return 0
     return await _with(settings, go)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
@@ -131,14 +152,38 @@ async def task_cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def task_requeue(settings: Settings, args: argparse.Namespace) -> int:
+    if bool(args.task_ids) == bool(args.status):
+        raise ValueError("requeue takes task ids or --status (with an optional --type)")
+
     async def go(st: Stores) -> int:
-        task = await st.tasks.requeue(args.task_id)
-        if task is None:
-            print(f"task {args.task_id} not requeued: not found, scheduled or successful")
-            return 1
-        print(f"task {args.task_id}: {task.status.value}")
-        return 0
+        ids = args.task_ids or await _ids_with(st, _status(args.status), args.task_type)
+        if len(ids) == 1:
+            return await _requeue_one(st, ids[0])
+        done = 0
+        with Progress("requeueing tasks", len(ids)) as progress:
+            for task_id in ids:
+                done += await st.tasks.requeue(task_id) is not None
+                progress.advance()
+        print(f"requeued {done} of {len(ids)} task(s)"
+              + (f"; {len(ids) - done} not found, scheduled or successful" if done < len(ids)
+                 else ""))
+        return 0 if done == len(ids) else 1
     return await _with(settings, go)
+
+
+async def _requeue_one(st: Stores, task_id: int) -> int:
+    task = await st.tasks.requeue(task_id)
+    if task is None:
+        print(f"task {task_id} not requeued: not found, scheduled or successful")
+        return 1
+    print(f"task {task_id}: {task.status.value}")
+    return 0
+
+
+async def _ids_with(st: Stores, status: Status | None, task_type: str | None) -> list[int]:
+    """Ids of the tasks with this status (and type), from the update index."""
+    return [t.id async for t in _newest(st.redis, st.keys, st.keys.tasks_updated)
+            if t.status is status and (task_type is None or t.type == task_type)]
 
 
 async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
@@ -146,8 +191,11 @@ async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
     async def go(st: Stores) -> int:
         age = (args.older_than_days * 86400 if args.older_than_days is not None
                else settings.task_max_age_seconds)
-        deleted = await delete_old_tasks(st.tasks, st.files, int(time.time() - age),
-                                         dry_run=args.dry_run)
+        cutoff = int(time.time() - age)
+        total = await st.redis.zcount(st.keys.tasks_updated, "-inf", cutoff)
+        with Progress("looking at old tasks", total) as progress:
+            deleted = await delete_old_tasks(st.tasks, st.files, cutoff, dry_run=args.dry_run,
+                                             progress=progress.advance)
         print(f"{'would delete' if args.dry_run else 'deleted'} {deleted} task(s)")
         return 0
     return await _with(settings, go)
@@ -169,13 +217,12 @@ async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
                               for s in providers]}).decode())
             return 0
         served = {s.task_type for s in providers}
-        print("type\twaiting\toldest_s\trunning")
-        for t, (waiting, oldest, running) in figures.items():
-            if waiting or running or t in served:
-                print(f"{t}\t{waiting}\t{oldest:.1f}\t{running}")
-        print(f"\nleases held: {leases}\tjob queue entries: {job_queue}\n\nproviders (alive):")
-        for s in providers:
-            mark = "*" if snap.preferred(s.task_type) == s else " "
-            print(f"{mark} {s.task_type}\t{s.id}\t{s.kind}\t{s.name}")
+        print(tables.table(("task type", "waiting", "oldest waiting (s)", "running"), [
+            (t, waiting, oldest, running) for t, (waiting, oldest, running) in figures.items()
+            if waiting or running or t in served]))
+        print(f"\nleases held: {leases}, job queue entries: {job_queue}\n\nproviders (alive):")
+        print(tables.table(("preferred", "task type", "provider", "kind", "name"), [
+            ("*" if snap.preferred(s.task_type) == s else "", s.task_type, s.id, s.kind, s.name)
+            for s in providers]))
         return 0
     return await _with(settings, go)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -41,8 +42,14 @@ async def test_list_filters_and_show(api: Any, make_user: Any, redis: Any, keys:
                        "--status", "SCHEDULED")
     assert out.startswith(f"{b1}\tSCHEDULED\tcore:text2text:summary\tbob")
     code, out = await run(settings, capsys, "task", "show", str(b1))
-    assert code == 0 and "status: STATUS_SCHEDULED" in out
-    assert f"job: {keys.p}:run:{b1}:1 queued=True in_progress=False" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert code == 0 and rows["status"] == ["STATUS_SCHEDULED"] and rows["userId"] == ["bob"]
+    scheduled = rows["scheduledAt"]  # local date and time, the stored number beside it
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", scheduled[0]) and scheduled[2].strip("()").isdigit()
+    assert rows[f"{keys.p}:run:{b1}:1"] == ["yes", "no"]  # job: queued, not in progress
+    _, out = await run(settings, capsys, "task", "show", str(b1), "--json")
+    shown = orjson.loads(out)
+    assert shown["task"]["id"] == str(b1) and shown["job"]["queued"] is True
     assert (await run(settings, capsys, "task", "show", "999"))[0] == 1
 
 
@@ -106,8 +113,50 @@ async def test_stats(api: Any, make_user: Any, redis: Any, keys: Any, settings: 
     alice = await make_user("alice")
     await scheduled_id(api, alice)
     code, out = await run(settings, capsys, "stats")
-    assert code == 0 and "core:text2text\t1\t" in out and "* core:text2text\ttest:echo" in out
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["task", "type", "waiting", "oldest", "waiting",
+                                              "(s)", "running"]
+    row = lines[2].split()
+    assert row[:2] == ["core:text2text", "1"] and row[3] == "0"
+    header = lines[0]  # numbers end under the right edge of their header
+    assert lines[2].index(" 1 ") + 2 == header.index("waiting") + len("waiting")
+    assert lines[-1].split() == ["*", "core:text2text", "test:echo", "local", "Echo", "(tests)"]
     _, out = await run(settings, capsys, "stats", "--json")
     data = orjson.loads(out)
     assert data["types"]["core:text2text"]["waiting"] == 1
     assert data["job_queue"] == 1 and data["providers"][0]["preferred"] is True
+
+
+async def test_bulk_requeue_by_status_shows_progress(api: Any, make_user: Any, redis: Any,
+                                                    keys: Any, settings: Settings,
+                                                    capsys: Any) -> None:
+    await register(redis, keys)
+    alice = await make_user("alice")
+    ids = [await _schedule(api, alice) for _ in range(3)]
+    store = TaskStore(redis, keys)
+    for tid in ids[:2]:
+        await store.cancel(tid, "*")
+    args = _parser().parse_args(["task", "requeue", "--status", "cancelled"])
+    assert await args.func(settings, args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "requeued 2 of 2 task(s)"
+    assert re.match(r"requeueing tasks: 2/2 \(100%\), \d+/s, [\d.]+s$", captured.err)
+    for tid in ids:
+        task = await store.get(tid)
+        assert task is not None and task.status is Status.SCHEDULED
+    code, out = await run(settings, capsys, "task", "requeue", str(ids[0]), "999999")
+    assert code == 1 and out.strip() == (
+        "requeued 0 of 2 task(s); 2 not found, scheduled or successful")
+
+
+async def test_cleanup_reports_progress(api: Any, make_user: Any, redis: Any, keys: Any,
+                                        settings: Settings, capsys: Any) -> None:
+    await register(redis, keys)
+    alice = await make_user("alice")
+    old = [await _schedule(api, alice) for _ in range(3)]
+    await redis.zadd(keys.tasks_updated, {str(t): int(time.time()) - 10 * 86400 for t in old})
+    args = _parser().parse_args(["task", "cleanup", "--older-than-days", "5"])
+    assert await args.func(settings, args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "deleted 3 task(s)"
+    assert captured.err.startswith("looking at old tasks: 3/3 (100%)")

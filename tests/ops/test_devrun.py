@@ -106,6 +106,18 @@ async def start_run(tmp_path: Path) -> AsyncIterator[object]:
             await run.proc.wait()
 
 
+def readme_second_terminal(cwd: Path) -> list[str]:
+    """The commands README.md shows for a second terminal, with .venv/bin/taskproc in `cwd`
+    pointing at this environment's console script."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("In a second terminal:", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands[0] == ".venv/bin/taskproc user add alice"
+    (cwd / ".venv" / "bin").mkdir(parents=True)
+    (cwd / ".venv" / "bin" / "taskproc").symlink_to(Path(sys.executable).parent / "taskproc")
+    return commands
+
+
 def curl_examples(banner: str) -> list[list[str]]:
     return [shlex.split(line.strip()) for line in banner.splitlines()
             if line.strip().startswith("curl ")]
@@ -125,12 +137,20 @@ async def test_banner_after_everything_is_up_then_a_second_cli_and_ctrl_c(
         out, _ = await proc.communicate()
         assert proc.returncode == 0 and json.loads(out)["ocs"]["meta"]["statuscode"] == 200
 
-    # a second terminal in the same directory, no Redis setting: the run's Redis, said once
-    code, out, err = await taskproc(tmp_path, "user", "add", "alice")
-    assert code == 0, err
-    assert err.splitlines() == [f"taskproc: Redis {record['redis_url']} (from "
-                                f"var/run.json: `taskproc run`, pid {run.proc.pid})"]
-    password = out.strip().rpartition("app password: ")[2]
+    # a second terminal in the same directory, no Redis setting: README's commands as written
+    said = f"taskproc: Redis {record['redis_url']} (from var/run.json: `taskproc run`, pid " \
+           f"{run.proc.pid})"
+    outputs = []
+    for command in readme_second_terminal(tmp_path):
+        proc = await asyncio.create_subprocess_shell(
+            command, cwd=tmp_path, env=clean_env(), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        async with asyncio.timeout(60):
+            out, err = await proc.communicate()
+        assert proc.returncode == 0, (command, err)
+        assert err.decode().splitlines()[0] == said  # one line says which Redis
+        outputs.append(out.decode())
+    password = outputs[0].strip().rpartition("app password: ")[2]
     async with aiohttp.ClientSession() as http, http.get(
             f"{record['api']}/ocs/v2.php/cloud/user?format=json",
             headers=basic("alice", password)) as resp:
