@@ -115,8 +115,8 @@ class DevServer:
             await _check_redis(self.settings, given)
             return
         data = self.var / "redis"
-        try:
-            self.embedded = await asyncio.to_thread(EmbeddedRedis(data).start)
+        try:  # in this (the main) thread: the server dies with the thread that started it
+            self.embedded = EmbeddedRedis(data).start()
         except RuntimeError as exc:
             raise StartFailed(str(exc)) from None
         log.info("embedded Redis on %s (data in %s)", self.embedded.url, data)
