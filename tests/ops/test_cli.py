@@ -135,7 +135,7 @@ async def test_bulk_requeue_by_status_shows_progress(api: Any, make_user: Any, r
     ids = [await _schedule(api, alice) for _ in range(3)]
     store = TaskStore(redis, keys)
     for tid in ids[:2]:
-        await store.cancel(tid, "*")
+        await store.cancel(tid, OPERATOR)
     args = _parser().parse_args(["task", "requeue", "--status", "cancelled"])
     assert await args.func(settings, args) == 0
     captured = capsys.readouterr()
