@@ -130,9 +130,9 @@ async def test_stats(api: Any, make_user: Any, redis: Any, keys: Any, settings: 
 async def test_bulk_requeue_by_status_shows_progress(api: Any, make_user: Any, redis: Any,
                                                     keys: Any, settings: Settings,
                                                     capsys: Any) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    ids = [await _schedule(api, alice) for _ in range(3)]
+    ids = [await scheduled_id(api, alice) for _ in range(3)]
     store = TaskStore(redis, keys)
     for tid in ids[:2]:
         await store.cancel(tid, OPERATOR)
@@ -151,9 +151,9 @@ async def test_bulk_requeue_by_status_shows_progress(api: Any, make_user: Any, r
 
 async def test_cleanup_reports_progress(api: Any, make_user: Any, redis: Any, keys: Any,
                                         settings: Settings, capsys: Any) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    old = [await _schedule(api, alice) for _ in range(3)]
+    old = [await scheduled_id(api, alice) for _ in range(3)]
     await redis.zadd(keys.tasks_updated, {str(t): int(time.time()) - 10 * 86400 for t in old})
     args = _parser().parse_args(["task", "cleanup", "--older-than-days", "5"])
     assert await args.func(settings, args) == 0

@@ -15,7 +15,8 @@ from typing import Any
 from services.progress import Progress, Stage
 from services.tables import cut, table
 from shared.settings import Settings
-from tests.ops.test_metrics import _schedule, register
+from tests.support.ocs import scheduled_id
+from tests.support.providers import register_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,9 +71,9 @@ def test_table_aligns_text_left_and_numbers_right() -> None:
 
 async def test_cleanup_on_a_terminal_shows_live_progress(api: Any, make_user: Any, redis: Any,
                                                          keys: Any, settings: Settings) -> None:
-    await register(redis, keys)
+    await register_alive(redis, keys)
     alice = await make_user("alice")
-    old = [await _schedule(api, alice) for _ in range(5)]
+    old = [await scheduled_id(api, alice) for _ in range(5)]
     await redis.zadd(keys.tasks_updated, {str(t): int(time.time()) - 10 * 86400 for t in old})
     leader, follower = pty.openpty()
     env = dict(os.environ, TASKPROC_REDIS_URL=settings.redis_url, PYTHONPATH=str(ROOT))
