@@ -127,12 +127,8 @@ class ProviderRegistry:
         one, a fresh one loads in the background): for the dispatcher's pickup, which checks
         again with the current registry before it passes a task by."""
         now = time.monotonic()
-        age = now - self._cached[0] if self._cached else float("inf")
-        if cached and not fresh and self._cached and age < 10 * self.cache_seconds:
-            if age >= self.cache_seconds and (
-                    self._refresh is None or self._refresh.done()):
-                self._refresh = asyncio.create_task(self._refresh_quietly())
-            return self._cached[2]
+        if cached and not fresh and (in_hand := self._in_hand(now)) is not None:
+            return in_hand
         if not fresh and self._cached and now - self._cached[0] < self.cache_seconds:
             gen = await self.redis.get(self.keys.providers_gen)
             if int(gen or 0) == self._cached[1]:
@@ -140,6 +136,15 @@ class ProviderRegistry:
         gen, snap = await self._load()
         self._cached = (now, gen, snap)
         return snap
+
+    def _in_hand(self, now: float) -> Snapshot | None:
+        """The cached copy if at most ten cache ages old; past one, a reload starts."""
+        if self._cached is None or now - self._cached[0] >= 10 * self.cache_seconds:
+            return None
+        if now - self._cached[0] >= self.cache_seconds and (
+                self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.create_task(self._refresh_quietly())
+        return self._cached[2]
 
     async def _refresh_quietly(self) -> None:
         with contextlib.suppress(Exception):  # a later call tries again

@@ -63,6 +63,12 @@ class Renewal(StrEnum):
     GONE = "gone"    # the task was deleted
 
 
+def _owner(user_id: str | None, guest: str | None, exapp: str | None) -> Owner:
+    if user_id is not None:
+        return Owner.user(user_id)
+    return Owner.guest(guest) if guest is not None else Owner.exapp(exapp or "")
+
+
 def _ids(values: list[Any]) -> list[int]:
     return [int(text(v)) for v in values]
 
@@ -87,17 +93,13 @@ class TaskStore:
                        external: bool = False) -> Task:
         """Create a task for a user, else for a guest address, else for an ExApp without user.
         `external`: an external provider serves the type (waiting claims are woken)."""
-        owner = (Owner.user(user_id) if user_id is not None else Owner.guest(guest)
-                 if guest is not None else Owner.exapp(exapp or ""))
         fields = {TaskField.APP_ID: app_id, TaskField.CUSTOM_ID: custom_id,
                   TaskField.INPUT: orjson.dumps(inputs).decode(),
                   TaskField.INCLUDE_WATERMARK: _flag(include_watermark),
-                  TaskField.ALLOW_CLEANUP: "1"}
-        if webhook_uri:
-            fields[TaskField.WEBHOOK_URI] = webhook_uri
-        if webhook_method:
-            fields[TaskField.WEBHOOK_METHOD] = webhook_method
-        pairs = [x for f, v in fields.items() for x in (f.value, v)] + owner.fields()
+                  TaskField.ALLOW_CLEANUP: "1", TaskField.WEBHOOK_URI: webhook_uri or "",
+                  TaskField.WEBHOOK_METHOD: webhook_method or ""}
+        pairs = [x for f, v in fields.items() if v for x in (f.value, v)] + \
+            _owner(user_id, guest, exapp).fields()
         reply = await self.scripts.run(
             "schedule", [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else ""],
             task_type, int(expected_runtime), ",".join(str(i) for i in file_ids),
@@ -128,11 +130,9 @@ class TaskStore:
             for i in ids:
                 pipe.hgetall(self.keys.task(i.decode()))
             rows = await pipe.execute()
-        tasks = [Task.from_redis(r) for r in rows if r]
-        return [t for t in tasks
-                if (task_type is None or t.type == task_type)
-                and (custom_id is None or t.custom_id == custom_id)
-                and (app_id is None or t.app_id == app_id)]
+        wanted = {"type": task_type, "custom_id": custom_id, "app_id": app_id}
+        return [t for t in (Task.from_redis(r) for r in rows if r)
+                if all(v is None or getattr(t, k) == v for k, v in wanted.items())]
 
     async def cancel(self, task_id: int, owner: Owner) -> Task | None:
         """Cancel if scheduled or running; the task as it is now, None if not the caller's."""
