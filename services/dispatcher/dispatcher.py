@@ -150,7 +150,8 @@ class Dispatcher:
         """Store file slot values given as bytes/paths, then validate against the shapes.
 
         Returns the output and the file ids it references."""
-        tt = (await self.registry.snapshot()).task_type(task.type)
+        tt = (await self.registry.snapshot(cached=True)).task_type(task.type) or \
+            (await self.registry.snapshot()).task_type(task.type)
         if tt is None or not isinstance(raw, dict):
             raise InvalidOutput(OUTPUT_INVALID_MESSAGE)
         shapes = tt.output_shape | provider.spec.optional_output_shape

@@ -8,15 +8,20 @@
 -- ARGV[4]    - in-progress marker lifetime, ms
 -- Answers {'ok', {}, {job id, score, job id, score, …}}: the jobs this worker now runs.
 local now = now_ms()
-local want = tonumber(ARGV[2])
-local head = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'WITHSCORES', 'LIMIT', 0,
-  tonumber(ARGV[3]))
-local started = {}
-for i = 1, #head, 2 do
-  if #started >= 2 * want then break end
-  if redis.call('SET', ARQ.in_progress_key(head[i]), '1', 'NX', 'PX', ARGV[4]) then
-    table.insert(started, head[i])
-    table.insert(started, head[i + 1])
+local want, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local started, offset = {}, 0
+-- Running jobs stay at the head of the queue until they finish: read it in small pieces.
+while #started < 2 * want and offset < limit do
+  local n = math.min(limit - offset, 2 * want + 32)
+  local head = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'WITHSCORES', 'LIMIT', offset, n)
+  for i = 1, #head, 2 do
+    if #started >= 2 * want then break end
+    if redis.call('SET', ARQ.in_progress_key(head[i]), '1', 'NX', 'PX', ARGV[4]) then
+      table.insert(started, head[i])
+      table.insert(started, head[i + 1])
+    end
   end
+  if #head < 2 * n then break end
+  offset = offset + n
 end
 return reply('ok', false, started)
