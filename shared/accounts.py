@@ -39,12 +39,25 @@ class User:
     created: int = 0
 
 
-class UserStore:
-    """Users (`{p}:user:{uid}`) and their app passwords (`{p}:apppw:{digest}`)."""
+class _Accounts:
+    """A store of accounts in Redis under the key prefix of `keys`."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+
+    async def _fields(self, key: str) -> dict[str, str] | None:
+        """One account's hash, decoded; None when there is none."""
+        raw = await self.redis.hgetall(key)  # type: ignore[misc]
+        return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
+
+    async def _ids(self, key: str) -> list[str]:
+        """The sorted members of an index set."""
+        return sorted(m.decode() for m in await self.redis.smembers(key))  # type: ignore[misc]
+
+
+class UserStore(_Accounts):
+    """Users (`{p}:user:{uid}`) and their app passwords (`{p}:apppw:{digest}`)."""
 
     async def add(self, user_id: str, display_name: str | None = None,
                   admin: bool = False) -> str:
@@ -73,16 +86,12 @@ class UserStore:
         return password
 
     async def get(self, user_id: str) -> User | None:
-        raw = await self.redis.hgetall(self.keys.user(user_id))  # type: ignore[misc]
-        if not raw:
-            return None
-        d = {k.decode(): v.decode() for k, v in raw.items()}
-        return User(d["id"], d.get("displayName", d["id"]), d.get("admin") == "1",
-                    int(d.get("created") or 0))
+        d = await self._fields(self.keys.user(user_id))
+        return None if d is None else User(d["id"], d.get("displayName", d["id"]),
+                                           d.get("admin") == "1", int(d.get("created") or 0))
 
     async def list(self) -> list[User]:
-        ids = sorted(m.decode() for m in await self.redis.smembers(self.keys.users))  # type: ignore[misc]
-        users = [await self.get(i) for i in ids]
+        users = [await self.get(i) for i in await self._ids(self.keys.users)]
         return [u for u in users if u is not None]
 
     async def remove(self, user_id: str) -> bool:
@@ -121,12 +130,8 @@ class ExApp:
     enabled: bool
 
 
-class ExAppStore:
+class ExAppStore(_Accounts):
     """External apps (`{p}:exapp:{appid}`): a secret digest, a version and an enabled flag."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self.redis = redis
-        self.keys = keys
 
     async def add(self, app_id: str, version: str = "") -> str:
         """Create (or re-key) an ExApp and return its new secret."""
@@ -140,15 +145,12 @@ class ExAppStore:
         return secret
 
     async def get(self, app_id: str) -> ExApp | None:
-        raw = await self.redis.hgetall(self.keys.exapp(app_id))  # type: ignore[misc]
-        if not raw:
-            return None
-        d = {k.decode(): v.decode() for k, v in raw.items()}
-        return ExApp(d["id"], d.get("version", ""), d.get("enabled", "1") == "1")
+        d = await self._fields(self.keys.exapp(app_id))
+        return None if d is None else ExApp(d["id"], d.get("version", ""),
+                                            d.get("enabled", "1") == "1")
 
     async def list(self) -> list[ExApp]:
-        ids = sorted(m.decode() for m in await self.redis.smembers(self.keys.exapps))  # type: ignore[misc]
-        apps = [await self.get(i) for i in ids]
+        apps = [await self.get(i) for i in await self._ids(self.keys.exapps)]
         return [a for a in apps if a is not None]
 
     async def remove(self, app_id: str) -> bool:

@@ -77,17 +77,24 @@ def _span(header: str, size: int) -> tuple[int, int] | bool | None:
         return None  # malformed or several ranges: RFC 9110 lets us send the whole file
     first, last = m.group(1), m.group(2)
     if first == "":
-        if last == "" or int(last) == 0 or size == 0:
-            return None if last == "" else False
-        n = min(int(last), size)
-        return size - n, n
+        return _suffix(last, size)
     start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
     if last != "" and int(last) < start:
         return None
     if start >= size:
         return False
+    end = size - 1 if last == "" else min(int(last), size - 1)
     return start, end - start + 1
+
+
+def _suffix(last: str, size: int) -> tuple[int, int] | bool | None:
+    """`bytes=-N`: the last N bytes; `bytes=-` is ignored, `-0` or an empty file unsatisfiable."""
+    if last == "":
+        return None
+    if int(last) == 0 or size == 0:
+        return False
+    n = min(int(last), size)
+    return size - n, n
 
 
 def plan(headers: Mapping[str, str], size: int, etag: str, modified: int) -> Plan:
