@@ -1,4 +1,5 @@
-"""`taskproc`: run a role (api, dispatcher, fileproxy, run) or manage accounts and providers."""
+"""`taskproc`: run a role (api, dispatcher, fileproxy, bridge, run) or manage accounts and
+providers."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from shared.settings import Settings, SettingsInvalid
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="taskproc", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for role in ("api", "dispatcher", "fileproxy"):
+    for role in ("api", "dispatcher", "fileproxy", "bridge"):
         sub.add_parser(role, help=f"run the {role} role")
     run = sub.add_parser("run", help="development: embedded Redis, api+fileproxy, dispatcher")
     run.add_argument("--var", default="var", help="data directory (default ./var)")
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         print(where.line, file=sys.stderr, flush=True)
     runners: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "api": roles.run_api, "dispatcher": roles.run_dispatcher,
-        "fileproxy": roles.run_fileproxy, "run": roles.run_dev}
+        "fileproxy": roles.run_fileproxy, "bridge": roles.run_bridge,
+        "run": roles.run_dev}
     if args.cmd in runners:
         return runners[args.cmd](settings, args)
     command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]] = args.func

@@ -59,6 +59,13 @@ def run_dispatcher(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
+    from services.bridge.main import run_bridge as serve_bridge
+
+    logs.setup(settings.log_level, settings.log_json)
+    return serve_bridge(settings)
+
+
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     from services.devrun import run_dev as run
 

@@ -34,6 +34,11 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:files:doomed                   SET     deleted file ids whose bytes a dispatcher removes
     {p}:task:{<id>}:files              SET     file ids referenced by a task (input and output)
     {p}:rl:*                           (limits) rate-limit windows
+    {p}:bridge:nc:{id}                 HASH    a Nextcloud task the bridge holds (task JSON,
+                                               provider, owner instance, local task id)
+    {p}:bridge:leases                  ZSET    Nextcloud task id -> holder's lease expiry (ms)
+    {p}:bridge:instances               HASH    bridge instance -> status JSON (taskproc stats)
+    {p}:bridge:enabled                 STRING  "1" while AppAPI has the ExApp enabled
 """
 
 from __future__ import annotations
@@ -62,6 +67,9 @@ class Keys:
         self.files_unreferenced = f"{prefix}:files:unreferenced"
         self.files_doomed = f"{prefix}:files:doomed"
         self.rate_limit_prefix = f"{prefix}:rl"
+        self.bridge_leases = f"{prefix}:bridge:leases"
+        self.bridge_instances = f"{prefix}:bridge:instances"
+        self.bridge_enabled = f"{prefix}:bridge:enabled"
 
     def task(self, task_id: int | str) -> str:
         return f"{self.p}:task:{{{task_id}}}"
@@ -92,3 +100,6 @@ class Keys:
 
     def file(self, file_id: int | str) -> str:
         return f"{self.p}:file:{file_id}"
+
+    def bridge_task(self, nc_task_id: int | str) -> str:
+        return f"{self.p}:bridge:nc:{nc_task_id}"

@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from shared.settings_bridge import BridgeSettings
 from shared.settings_engines import EngineSettings
 from shared.settings_openai import OpenAISettings
 
@@ -113,6 +114,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
 
     log_json: bool = False
     log_level: str = "INFO"

@@ -4,7 +4,8 @@ Usage: python -m tests.support.run_dispatcher KIND[:TASK_TYPE[:PROVIDER_ID]] …
 Kinds: hold (publishes "started <task id> <pid>" on {prefix}:chan:test, then waits forever),
 echo, noop, count (records completed runs; see CountProvider), images (core:text2image with
 output files; scratch files under TEST_WORKDIR), transcribe (core:audio2text reading its
-input file). Settings come from TASKPROC_* variables like the real dispatcher.
+input file), speak (core:text2speech: writes the text as a "WAV" file). Settings come from
+TASKPROC_* variables like the real dispatcher.
 """
 
 from __future__ import annotations
@@ -61,6 +62,17 @@ class CountProvider:
         return {"output": str(inputs.get("input", "")).upper()}
 
 
+class SpeakProvider:
+    """core:text2speech: the output file holds a RIFF header and the input text."""
+
+    def __init__(self, task_type: str, pid: str) -> None:
+        self.spec = ProviderSpec(id=pid, name="Speak (tests)", task_type=task_type)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        data = b"RIFF\x00\x00\x00\x00WAVE" + str(inputs.get("input", "")).encode()
+        return {"speech": await ctx.write_file(data, "speech.wav")}
+
+
 def build(settings: Settings, arg: str) -> Provider:
     kind, _, rest = arg.partition(":")
     ttype, _, pid = rest.rpartition(":") if rest.count(":") > 2 else (rest, "", "")
@@ -76,6 +88,8 @@ def build(settings: Settings, arg: str) -> Provider:
         return ImageFilesProvider(workdir)
     if kind == "transcribe":
         return TranscribeFileProvider()
+    if kind == "speak":
+        return SpeakProvider("core:text2speech", pid or "test:speak")
     return NoopProvider(ttype, pid or "test:noop")
 
 
