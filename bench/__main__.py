@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import sys
 
-MODULES = ["bench.core", "bench.files"]
+MODULES = ["bench.core", "bench.files", "bench.bridge"]
 
 
 def main() -> int:

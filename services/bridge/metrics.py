@@ -13,6 +13,8 @@ class BridgeMetrics:
         r = self.registry
         self.pulled = Counter("taskproc_bridge_pulled", "Nextcloud tasks claimed by the bridge",
                               ["type"], registry=r)
+        self.polls = Counter("taskproc_bridge_polls", "next_batch calls made to Nextcloud",
+                             registry=r)
         self.duplicates = Counter("taskproc_bridge_duplicate_claims",
                                   "Claims of a task another bridge replica already held",
                                   registry=r)

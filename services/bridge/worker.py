@@ -91,6 +91,7 @@ class Bridge:
         room = min(self.bs.batch, self.bs.max_in_flight - len(self.held))
         self.trigger.clear()
         claimed, more = await self.upstream.next_batch(ids, types, room, self.bs.wait_seconds)
+        self.metrics.polls.inc()
         for item in claimed:
             await self._take(item)
         return claimed, more

@@ -57,10 +57,21 @@ class Cluster:
     def drain(self, proc: asyncio.subprocess.Process) -> None:
         self.drains.append(asyncio.create_task(_drain(proc)))
 
-    async def bridge(self, enable: bool = True) -> tuple[asyncio.subprocess.Process, str]:
+    async def upstream(self) -> asyncio.subprocess.Process:
+        """(Re)start the upstream on its port; its state lives in Redis."""
+        proc = await self.spawn("tests.support.run_upstream", TASKPROC_KEY_PREFIX="up",
+                                TASKPROC_API_PORT=self.upstream_url.rsplit(":", 1)[1],
+                                TASKPROC_FILES_DIR=str(self.tmp / "upstream-files"))
+        self.drain(proc)
+        await until(lambda: _ok(f"{self.upstream_url}/readyz"), timeout=30)
+        return proc
+
+    async def bridge(self, enable: bool = True,
+                     **extra: str) -> tuple[asyncio.subprocess.Process, str]:
         """Start a bridge; returns it and its ExApp base URL once /readyz says ready."""
         port = free_port()
-        proc = await self.spawn("services.cli", "bridge", TASKPROC_BRIDGE__PORT=str(port))
+        proc = await self.spawn("services.cli", "bridge", TASKPROC_BRIDGE__PORT=str(port),
+                                **extra)
         self.drain(proc)
         base = f"http://127.0.0.1:{port}"
         await until(lambda: _ok(f"{base}/readyz"), timeout=30)
@@ -102,11 +113,7 @@ async def cluster(settings: Settings, tmp_path: Path, redis: Redis) -> AsyncIter
     c = Cluster(settings, tmp_path, f"http://127.0.0.1:{up_port}", secret,
                 _basic("alice", password), env | local)
     try:
-        up = await c.spawn("tests.support.run_upstream", TASKPROC_KEY_PREFIX="up",
-                           TASKPROC_API_PORT=str(up_port),
-                           TASKPROC_FILES_DIR=str(tmp_path / "upstream-files"))
-        c.drain(up)
-        await until(lambda: _ok(f"{c.upstream_url}/readyz"), timeout=30)
+        await c.upstream()
         dispatcher = await c.spawn("tests.support.run_dispatcher", *DISPATCHER_KINDS)
         await ready_line(dispatcher)
         c.drain(dispatcher)
@@ -125,6 +132,15 @@ def _basic(user: str, password: str) -> dict[str, str]:
     import base64
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}", "OCS-APIRequest": "true"}
+
+
+async def metric(base: str, name: str) -> float:
+    """One sample of the bridge's /metrics (0 when absent)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as resp:
+        for line in (await resp.text()).splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 async def upstream_ocs(c: Cluster, method: str, path: str, **kw: Any) -> tuple[int, Any]:
