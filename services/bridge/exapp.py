@@ -76,6 +76,7 @@ async def enabled(request: web.Request) -> web.Response:
 
 
 async def trigger(request: web.Request) -> web.Response:
+    request.app[METRICS].triggers.inc()
     request.app[BRIDGE].trigger.set()
     return web.json_response({"error": ""})
 

@@ -15,6 +15,9 @@ class BridgeMetrics:
                               ["type"], registry=r)
         self.polls = Counter("taskproc_bridge_polls", "next_batch calls made to Nextcloud",
                              registry=r)
+        self.triggers = Counter("taskproc_bridge_triggers",
+                                "Trigger calls from AppAPI (a task was scheduled upstream)",
+                                registry=r)
         self.duplicates = Counter("taskproc_bridge_duplicate_claims",
                                   "Claims of a task another bridge replica already held",
                                   registry=r)

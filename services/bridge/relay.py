@@ -187,8 +187,8 @@ class Relay:
 
     async def _watch(self, held: Held, local_id: int) -> Task | object:
         """Until the local task is final (returned) or the Nextcloud task is gone (GONE)."""
-        sent: float | None = None
-        next_check, lag_done = 0.0, False
+        sent, lag_done = 0.0, False  # no progress report before there is progress
+        next_check = time.monotonic() + self.bs.progress_interval
         while True:
             task = await self.tasks.get(local_id)
             if task is None:
