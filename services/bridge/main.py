@@ -18,12 +18,8 @@ from services.bridge.relay import Relay
 from services.bridge.state import BridgeState
 from services.bridge.upstream import Upstream
 from services.bridge.worker import Bridge, instance_id
-from shared.filestore import FileStore
-from shared.keys import Keys
-from shared.redis import connect
-from shared.registry import ProviderRegistry
 from shared.settings import Settings
-from shared.store import TaskStore
+from shared.stores import Stores
 
 log = logging.getLogger("taskproc.bridge")
 
@@ -42,19 +38,16 @@ def check(settings: Settings) -> None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run until `stop` is set; holds still open then are handed to other replicas."""
     check(settings)
-    bs, keys, redis = settings.bridge, Keys(settings.key_prefix), connect(settings)
-    metrics = BridgeMetrics()
+    bs, stores, metrics = settings.bridge, Stores.build(settings), BridgeMetrics()
+    redis, keys = stores.redis, stores.keys
     state = BridgeState(redis, keys, instance_id(), int(bs.lease_seconds * 1000))
-    registry = ProviderRegistry(redis, keys, settings.provider_preferences,
-                                settings.tasktypes_cache_seconds)
     events = TaskEvents(redis, keys)
     connector = aiohttp.TCPConnector(limit=64, ssl=True if bs.verify_tls else False)
     async with aiohttp.ClientSession(connector=connector) as session:
         upstream = Upstream(bs, session)
-        relay = Relay(bs, upstream, state, TaskStore(redis, keys),
-                      FileStore(settings.files_dir, redis, keys, settings.upload_ttl_seconds),
-                      registry, events, metrics, stop)
-        bridge = Bridge(bs, upstream, state, relay, registry, metrics)
+        relay = Relay(bs, upstream, state, stores.tasks, stores.files, stores.registry, events,
+                      metrics, stop)
+        bridge = Bridge(bs, upstream, state, relay, stores.registry, metrics)
         runner = web.AppRunner(create_exapp_app(bridge, bs, metrics), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, bs.host, bs.port).start()

@@ -18,7 +18,7 @@ from services.bridge.state import BridgeState, Held
 from services.bridge.upstream import Upstream, UpstreamError, UpstreamRejected
 from shared.errors import OCSError
 from shared.filestore import FileStore
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.registry import ProviderRegistry
 from shared.settings_bridge import BridgeSettings
 from shared.shapes import ShapeMap, TaskType

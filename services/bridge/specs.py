@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.registry import Snapshot
 from shared.settings_bridge import BridgeSettings
 from shared.shapes import CORE_TASK_TYPES, ShapeMap

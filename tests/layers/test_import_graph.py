@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("services.api", "services.fileproxy", "services.dispatcher")
+ROLES = ("services.api", "services.fileproxy", "services.dispatcher", "services.bridge")
 HTTP_LAYER = ("shared.http", "shared.probes")
 """The only shared modules that may use aiohttp's server side."""
 
@@ -126,6 +126,8 @@ def _loaded(entry: str) -> list[str]:
                                      "limits")),
     ("services.fileproxy.app", ("services.api", "services.dispatcher", "arq")),
     ("services.api.app", ("services.fileproxy", "services.dispatcher", "arq")),
+    ("services.bridge.main", ("services.api", "services.fileproxy", "services.dispatcher",
+                              "shared.http", "limits", "arq")),
 ])
 def test_a_role_loads_no_other_role(entry: str, forbidden: tuple[str, ...]) -> None:
     loaded = _loaded(entry)
