@@ -23,7 +23,7 @@ from shared.registry import ProviderRegistry
 from shared.settings_bridge import BridgeSettings
 from shared.shapes import ShapeMap, TaskType
 from shared.store import TaskStore
-from shared.tasks import Status, Task
+from shared.tasks import Owner, Status, Task, TaskField
 from shared.validation import validate_input
 
 log = logging.getLogger("taskproc.bridge")
@@ -43,9 +43,13 @@ class Unrunnable(Exception):
         self.reason, self.user_message = reason, user_message
 
 
-def local_owner(nc_task: dict[str, Any]) -> str:
-    """The local owner of a bridged task: `nc:<Nextcloud user>`, which no local login can be."""
+def local_user(nc_task: dict[str, Any]) -> str:
+    """The local user of a bridged task: `nc:<Nextcloud user>`, which no local login can be."""
     return f"nc:{nc_task.get('userId') or ''}"
+
+
+def local_owner(nc_task: dict[str, Any]) -> Owner:
+    return Owner.user(local_user(nc_task))
 
 
 def file_slots(shapes: tuple[ShapeMap, ...]) -> dict[str, bool]:
@@ -119,7 +123,7 @@ class Relay:
         return tt, spec
 
     async def _find_or_schedule(self, held: Held) -> int:
-        owner = local_owner(held.nc_task)
+        owner = local_user(held.nc_task)
         if held.scheduling:  # a crash may have come between schedule and set_local
             for task in await self.tasks.list_for_user(owner, custom_id=held.custom_id):
                 await self.state.set_local(held.nc_id, task.id)
@@ -197,7 +201,7 @@ class Relay:
                 return task
             if not lag_done and task.status is Status.RUNNING:
                 lag_done = self._record_lag(held, task)
-            progress = float(task.raw.get("progress") or 0.0)
+            progress = task.progress or 0.0
             now = time.monotonic()
             if progress != sent or now >= next_check:
                 if await self._upstream_gone(held, progress):
@@ -209,7 +213,7 @@ class Relay:
             await self.events.wait(local_id, timeout=min(self.bs.progress_interval, 0.5))
 
     def _record_lag(self, held: Held, task: Task) -> bool:
-        started, scheduled = task.int_field("startedAt"), held.nc_task.get("scheduledAt")
+        started, scheduled = task.int_field(TaskField.STARTED_AT), held.nc_task.get("scheduledAt")
         if started is None or not isinstance(scheduled, int):
             return False
         self.metrics.lag.labels(held.task_type).observe(max(0.0, started - scheduled))
@@ -237,8 +241,8 @@ class Relay:
                 return
             await self._report(held, task, output=output)
         elif task.status is Status.FAILED:
-            await self._report(held, task, error=task.raw.get("errorMessage") or "failed",
-                               user_error=task.raw.get("userFacingErrorMessage"))
+            await self._report(held, task, error=task.error_message or "failed",
+                               user_error=task.user_facing_error_message)
         else:
             await self._report(held, task, error="cancelled locally", user_error=LOCAL_CANCEL)
 
