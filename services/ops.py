@@ -16,6 +16,7 @@ from services import tables
 from services.admin import _with
 from services.dispatcher.jobs import job_state
 from services.progress import Progress
+from shared.bridge_status import bridge_status
 from shared.housekeeping import delete_old_tasks
 from shared.keys import Keys
 from shared.metrics import queue_figures, task_types
@@ -201,6 +202,15 @@ async def task_cleanup(settings: Settings, args: argparse.Namespace) -> int:
     return await _with(settings, go)
 
 
+def _print_bridge(held: int, instances: list[dict[str, Any]]) -> None:
+    if not instances and not held:
+        return
+    print(f"\nbridge: {held} Nextcloud task(s) held")
+    print(tables.table(("instance", "held", "types served", "Nextcloud", "seen (s ago)"), [
+        (b["instance"], b.get("held", 0), b.get("serving", 0), b.get("upstream", ""),
+         round(time.time() - float(b["seen"]))) for b in instances]))
+
+
 async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
     async def go(st: Stores) -> int:
         snap = await st.registry.snapshot()
@@ -208,13 +218,15 @@ async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
         leases = await st.redis.zcard(st.keys.leases)
         job_queue = await st.redis.zcard(st.keys.queue)
         providers = sorted(snap.providers.values(), key=lambda s: (s.task_type, s.id))
+        bridged, bridges = await bridge_status(st.redis, st.keys)
         if args.json:
             print(orjson.dumps({
                 "types": {t: {"waiting": w, "oldest_waiting_seconds": round(o, 3),
                               "running": r} for t, (w, o, r) in figures.items()},
                 "leases": leases, "job_queue": job_queue,
                 "providers": [s.to_json() | {"preferred": snap.preferred(s.task_type) == s}
-                              for s in providers]}).decode())
+                              for s in providers],
+                "bridge": {"held": bridged, "instances": bridges}}).decode())
             return 0
         served = {s.task_type for s in providers}
         print(tables.table(("task type", "waiting", "oldest waiting (s)", "running"), [
@@ -224,5 +236,6 @@ async def show_stats(settings: Settings, args: argparse.Namespace) -> int:
         print(tables.table(("preferred", "task type", "provider", "kind", "name"), [
             ("*" if snap.preferred(s.task_type) == s else "", s.task_type, s.id, s.kind, s.name)
             for s in providers]))
+        _print_bridge(bridged, bridges)
         return 0
     return await _with(settings, go)

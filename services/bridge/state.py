@@ -8,7 +8,6 @@ here is reused, and `customId` `nc:<id>` finds a local task scheduled just befor
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -117,20 +116,3 @@ class BridgeState:
         """This instance's line in `taskproc stats`; `seen` (unix s) tells readers its age."""
         await self.redis.hset(self.keys.bridge_instances, self.instance,  # type: ignore[misc]
                               orjson.dumps(status).decode())
-
-
-async def bridge_status(redis: Redis, keys: Keys,
-                        max_age: float = 60.0) -> tuple[int, list[dict[str, Any]]]:
-    """(Nextcloud tasks held, instances seen within `max_age` s) for `taskproc stats`; older
-    lines are removed."""
-    held = int(await redis.zcard(keys.bridge_leases))
-    rows = await redis.hgetall(keys.bridge_instances)  # type: ignore[misc]
-    now = time.time()
-    live: list[dict[str, Any]] = []
-    stale: list[dict[str, Any]] = []
-    for k, v in rows.items():
-        row = orjson.loads(v) | {"instance": k.decode()}
-        (live if now - float(row.get("seen", 0)) <= max_age else stale).append(row)
-    if stale:
-        await redis.hdel(keys.bridge_instances, *(r["instance"] for r in stale))  # type: ignore[misc]
-    return held, sorted(live, key=lambda r: str(r["instance"]))

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from typing import Any
 
 import aiohttp
+import orjson
 from redis.asyncio import Redis
 
 from shared.keys import Keys
 from shared.tasks import Status
-from tests.bridge.conftest import UP, Cluster, upstream_ocs
+from tests.bridge.conftest import ROOT, UP, Cluster, upstream_ocs
 from tests.support.waits import until
 from tests.support.waits import wait_for_status as wait_status
 
@@ -119,9 +121,22 @@ async def test_killed_bridge_is_replaced_without_a_second_run(cluster: Cluster,
     await until(lambda: nothing_held(redis))
 
 
+async def stats(c: Cluster) -> dict[str, Any]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", "stats", "--json", cwd=ROOT, env=c.env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return dict(orjson.loads(out.splitlines()[-1]))
+
+
 async def test_two_replicas_share_the_work(cluster: Cluster, redis: Redis) -> None:
     await cluster.bridge()
     await cluster.bridge(enable=False)
+
+    async def both_listed() -> bool:
+        return len((await stats(cluster))["bridge"]["instances"]) == 2
+    await until(both_listed)
     ids = [await schedule(cluster, "core:text2text:headline", {"input": f"t{i}"})
            for i in range(12)]
     for tid in ids:
