@@ -107,7 +107,7 @@ class Relay:
             return
         if outcome is GONE:
             self.metrics.cancelled.labels(held.task_type).inc()
-            await self.state.finish(held.nc_id)
+            await self._forget(held, local_id)
             return
         assert isinstance(outcome, Task)
         await self._report_local(held, outcome)
@@ -284,8 +284,13 @@ class Relay:
                 return
         outcome = "successful" if output is not None else "failed"
         self.metrics.reported.labels(held.task_type, outcome).inc()
-        if task is not None:
-            released = await self.tasks.delete(task.id, local_owner(held.nc_task))
+        await self._forget(held, task.id if task is not None else None)
+
+    async def _forget(self, held: Held, local_id: int | None) -> None:
+        """Drop the local copy (the result lives in Nextcloud now) and the hold."""
+        if local_id is not None:
+            released = await self.tasks.delete(local_id, local_owner(held.nc_task))
             if released:
                 await self.files.release(released)
+        self.events.forget(local_id or 0)
         await self.state.finish(held.nc_id)

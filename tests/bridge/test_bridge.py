@@ -85,21 +85,44 @@ async def test_file_inputs_and_outputs(cluster: Cluster, redis: Redis) -> None:
     await until(lambda: nothing_held(redis))
 
 
-async def test_cancel_upstream_stops_the_local_run(cluster: Cluster, redis: Redis) -> None:
-    await cluster.bridge()
+async def _held_locally(c: Cluster, redis: Redis) -> tuple[int, int]:
+    """Schedule a task the local hold provider keeps running: (upstream id, local id)."""
     async with redis.pubsub() as ps:
         await ps.subscribe("tp:chan:test")
-        tid = await schedule(cluster, "core:text2text:summary", {"input": "long"})
+        tid = await schedule(c, "core:text2text:summary", {"input": "long"})
         async with asyncio.timeout(30):
             while (msg := await ps.get_message(ignore_subscribe_messages=True, timeout=1)) \
                     is None:
                 pass
-    local_id = int(msg["data"].split()[1])
-    status, _ = await upstream_ocs(cluster, "POST", f"/tasks/{tid}/cancel")
-    assert status == 200
-    await wait_status(redis, LOCAL, local_id, Status.CANCELLED, timeout=30)
+    return tid, int(msg["data"].split()[1])
+
+
+async def _stopped_by(c: Cluster, redis: Redis, method: str, path: str, local_id: int) -> None:
+    """Send the upstream request; return once the local run was told to stop (cancel event)."""
+    async with redis.pubsub() as ps:
+        await ps.subscribe(LOCAL.chan_task)
+        status, _ = await upstream_ocs(c, method, path)
+        assert status == 200
+        async with asyncio.timeout(30):
+            while (msg := await ps.get_message(ignore_subscribe_messages=True, timeout=1)) \
+                    is None or msg["data"] != f"{local_id} STATUS_CANCELLED".encode():
+                pass
     await until(lambda: nothing_held(redis))
+    assert not await redis.exists(LOCAL.task(local_id))  # the local copy is dropped too
+
+
+async def test_cancel_upstream_stops_the_local_run(cluster: Cluster, redis: Redis) -> None:
+    await cluster.bridge()
+    tid, local_id = await _held_locally(cluster, redis)
+    await _stopped_by(cluster, redis, "POST", f"/tasks/{tid}/cancel", local_id)
     assert (await upstream_task(redis, tid))["status"] == Status.CANCELLED.value
+
+
+async def test_delete_upstream_stops_the_local_run(cluster: Cluster, redis: Redis) -> None:
+    await cluster.bridge()
+    tid, local_id = await _held_locally(cluster, redis)
+    await _stopped_by(cluster, redis, "DELETE", f"/task/{tid}", local_id)
+    assert not await redis.exists(UP.task(tid))
 
 
 async def test_killed_bridge_is_replaced_without_a_second_run(cluster: Cluster,
