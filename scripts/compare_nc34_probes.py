@@ -99,7 +99,7 @@ SCHEDULED: list[Probe] = [
                 "j:ocs/data/capabilities/core/webdav-root", "t:ocs/data/capabilities/core/user",
                 "keys:ocs/data/capabilities/app_api", "t:ocs/data/capabilities/app_api/loglevel")),
     Probe("GET /ocs/v2.php/cloud/user", "GET", "/ocs/v2.php/cloud/user",
-          show=("keys:ocs/data", "j:ocs/data/id", "j:ocs/data/display-name",
+          show=("keys:ocs/data", "j:ocs/data/id", "t:ocs/data/display-name",
                 "j:ocs/data/language", "j:ocs/data/locale", "t:ocs/data/quota",
                 "j:ocs/data/backend")),
     Probe("GET /ocs/v2.php/cloud/user (no auth)", "GET", "/ocs/v2.php/cloud/user", who="none",
