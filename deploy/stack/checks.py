@@ -8,8 +8,8 @@ Talks to the router on --base, to single containers with `docker exec`, and from
 client containers on networks of their own. One PASS/FAIL/SKIP line per check; exit 1 on a FAIL.
   - Redis runs as its own user, with maxmemory set and noeviction;
   - /metrics is not served through the router (it is on each container's port);
-  - the image offers every local engine `make run` offers here (the same provider ids), and
-    /tasktypes lists each of their types;
+  - the image offers every local engine `make run` offers here (the same provider ids),
+    /tasktypes lists each of their types, and one task of each type succeeds;
   - an ExApp registration through one api replica is offered by the other one at once;
   - no file is left in the files volume after its task is deleted through the api;
   - ten bad logins from one client do not lock another client out of the same account.
@@ -21,9 +21,12 @@ import argparse
 import base64
 import json
 import re
+import struct
 import subprocess
 import sys
 import time
+import uuid
+import zlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -90,8 +93,8 @@ def cli(project: str, *args: str) -> str:
 
 def redis_checks(project: str) -> None:
     (rid,) = containers(project, "redis")
-    rows = sh("docker", "top", rid, "-o", "user,args").splitlines()[1:]
-    users = {r.split()[0] for r in rows if "redis-server" in r}
+    rows = sh("docker", "top", rid, "-o", "pid,user,args").splitlines()[1:]
+    users = {r.split()[1] for r in rows if "redis-server" in r}
     check("Redis does not run as root", bool(users) and "root" not in users, users)
     conf = sh("docker", "exec", rid, "sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli '
               "CONFIG GET maxmemory; REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli "
@@ -132,10 +135,90 @@ def engine_checks(project: str, base: str, user: dict[str, str], host_python: st
     wanted = {p.split("=", 1)[1] for p in image}
     check("/tasktypes lists the type of every engine in the image", wanted <= offered,
           f"missing: {sorted(wanted - offered)}")
+    run_every_type(base, user, data.get("types", {}) if isinstance(data, dict) else {},
+                   wanted & offered)
 
 
-def wait_final(base: str, user: dict[str, str], tid: int) -> dict[str, Any]:
-    end, task = time.monotonic() + 180, {}
+SAMPLE_TEXT = ("The harbour town woke early. Fishing boats left before dawn and came back at noon. "
+               "Markets opened along the quay and sold the morning catch.")
+
+
+def white_png(w: int = 64, h: int = 32) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = b"".join(b"\x00" + b"\xff" * w * 3 for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def upload(base: str, user: dict[str, str], name: str, payload: bytes) -> int | None:
+    b = uuid.uuid4().hex
+    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + payload + \
+        f"\r\n--{b}--\r\n".encode()
+    st, raw = call("POST", f"{base}{OCS}/files?format=json", user, body,
+                   f"multipart/form-data; boundary={b}")
+    return int(json.loads(raw)["ocs"]["data"]["fileId"]) if st == 201 else None
+
+
+def sample_inputs(spec: dict[str, Any], files: dict[str, int | None]) -> dict[str, Any]:
+    """A valid input for a task type from its /tasktypes entry: text, enums (English to
+    Spanish for translations), the uploaded WAV and PNG for audio, image and file slots."""
+    out: dict[str, Any] = {}
+    enums = spec.get("inputShapeEnumValues") or {}
+    for slot, shape in (spec.get("inputShape") or {}).items():
+        kind = shape["type"]
+        values = [e["value"] for e in enums.get(slot, [])]
+        if kind == "Enum":
+            prefer = {"origin_language": "en", "target_language": "es"}.get(slot)
+            out[slot] = prefer if prefer in values else values[0]
+        elif kind == "Audio":
+            out[slot] = files["audio"]
+        elif kind in ("Image", "File"):
+            out[slot] = files["image"]
+        elif kind in ("ListOfImages", "ListOfFiles"):
+            out[slot] = [files["image"]]
+        elif kind == "ListOfTexts":
+            out[slot] = []
+        elif kind == "Number":
+            out[slot] = 1
+        else:
+            out[slot] = SAMPLE_TEXT
+    return out
+
+
+def run_every_type(base: str, user: dict[str, str], types: dict[str, Any],
+                   wanted: set[str]) -> None:
+    """One task of each engine type, with sample inputs; each must succeed."""
+    files: dict[str, int | None] = {"image": upload(base, user, "white.png", white_png())}
+    st, data = ocs("POST", f"{base}{OCS}/schedule", user, {
+        "type": "core:text2speech", "appId": "checks", "input": {"input": "Hello there."}})
+    if st == 200:
+        speech = wait_final(base, user, data["task"]["id"])
+        fid = (speech.get("output") or {}).get("speech")
+        st, wav = call("GET", f"{base}{OCS}/tasks/{speech['id']}/file/{fid}", user)
+        files["audio"] = upload(base, user, "hello.wav", wav) if st == 200 else None
+    ids = {}
+    for ttype in sorted(wanted):
+        st, data = ocs("POST", f"{base}{OCS}/schedule", user, {
+            "type": ttype, "appId": "checks",
+            "input": sample_inputs(types.get(ttype, {}), files)})
+        if check(f"schedule {ttype}", st == 200, "" if st == 200 else f"HTTP {st} {data}"):
+            ids[ttype] = data["task"]["id"]
+    # All were scheduled at once; the text model generates up to 256 tokens per task on two
+    # threads, so allow it minutes on a busy machine (seconds when the machine is idle).
+    t0 = time.monotonic()
+    for ttype, tid in ids.items():
+        task = wait_final(base, user, tid, max(30.0, 900 - (time.monotonic() - t0)))
+        out = json.dumps(task.get("output"))[:70]
+        check(f"{ttype} task successful", task.get("status") == "STATUS_SUCCESSFUL",
+              f"{task.get('status')} in {time.monotonic() - t0:.1f}s: {out}")
+
+
+def wait_final(base: str, user: dict[str, str], tid: int,
+               seconds: float = 180) -> dict[str, Any]:
+    end, task = time.monotonic() + seconds, {}
     while time.monotonic() < end:
         st, data = ocs("GET", f"{base}{OCS}/task/{tid}", user)
         task = data["task"] if st == 200 else {}
@@ -198,7 +281,8 @@ def delete_checks(project: str, base: str, user: dict[str, str]) -> None:
           until(none_left, 30), left)
 
 
-def registration_checks(project: str, image: str, user: dict[str, str], secret: str) -> None:
+def registration_checks(project: str, image: str, user: dict[str, str], app: str,
+                        secret: str) -> None:
     """From a client on the compose network: warm replica B's cache, register through A,
     then at once read /tasktypes and schedule through B (and the other way round)."""
     apis = containers(project, "api")
@@ -208,7 +292,7 @@ def registration_checks(project: str, image: str, user: dict[str, str], secret: 
         return
     net = sh("docker", "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} "
              "{{end}}", apis[0]).split()[0]
-    program = REGISTRATION_CLIENT % {"ips": ips[:2], "user": user, "secret": secret,
+    program = REGISTRATION_CLIENT % {"ips": ips[:2], "user": user, "secret": secret, "app": app,
                                      "register": REGISTER, "ocs": OCS}
     out = subprocess.run(["docker", "run", "--rm", "--network", net, "--entrypoint", "python",
                           image, "-c", program], capture_output=True, text=True, timeout=120,
@@ -221,7 +305,7 @@ def registration_checks(project: str, image: str, user: dict[str, str], secret: 
 REGISTRATION_CLIENT = r'''
 import base64, json, urllib.request, urllib.error
 IPS, USER = %(ips)r, %(user)r
-APP = {"OCS-APIRequest": "true", "EX-APP-ID": "checks_exapp", "EX-APP-VERSION": "1.0.0",
+APP = {"OCS-APIRequest": "true", "EX-APP-ID": %(app)r, "EX-APP-VERSION": "1.0.0",
        "AA-VERSION": "32.0.0",
        "AUTHORIZATION-APP-API": base64.b64encode(b":" + %(secret)r.encode()).decode()}
 def call(method, url, headers, data=None):
@@ -234,9 +318,9 @@ def call(method, url, headers, data=None):
         return e.code, e.read()[:200]
 ok = True
 for n, (a, b) in enumerate([(IPS[0], IPS[1]), (IPS[1], IPS[0])]):
-    t = "checks:rep%%d" %% n
+    t = "%(app)s:rep%%d" %% n
     call("GET", "http://%%s:8080%(ocs)s/tasktypes" %% b, USER)  # B caches a registry without t
-    reg = {"provider": {"id": "checks-rep%%d" %% n, "name": "rep", "task_type": t},
+    reg = {"provider": {"id": "%(app)s-rep%%d" %% n, "name": "rep", "task_type": t},
            "customTaskType": {"id": t, "name": "Rep", "description": "checks",
                "input_shape": [{"name": "input", "description": "t", "shape_type": 1}],
                "output_shape": [{"name": "output", "description": "t", "shape_type": 1}]}}
@@ -305,15 +389,16 @@ def main() -> int:
     ap.add_argument("--checkout", default=".")
     ap.add_argument("--host-python", default="")
     a = ap.parse_args()
-    password = cli(a.project, "user", "add", "checks_dave").split("app password: ")[1].strip()
-    secret = cli(a.project, "exapp", "add", "checks_exapp").split("secret: ")[1].strip()
-    user = basic("checks_dave", password)
+    uid = f"checks_{uuid.uuid4().hex[:6]}"  # new names: a rerun on the same Redis works too
+    password = cli(a.project, "user", "add", uid).split("app password: ")[1].strip()
+    secret = cli(a.project, "exapp", "add", uid).split("secret: ")[1].strip()
+    user = basic(uid, password)
     redis_checks(a.project)
     metrics_checks(a.project, a.base)
     engine_checks(a.project, a.base, user, a.host_python)
-    registration_checks(a.project, a.image, user, secret)
+    registration_checks(a.project, a.image, user, uid, secret)
     delete_checks(a.project, a.base, user)
-    login_checks(a.project, a.image, a.checkout, "checks_dave", password)
+    login_checks(a.project, a.image, a.checkout, uid, password)
     print(f"RESULT checks: {'ok' if not FAILED else 'FAILED: ' + ', '.join(FAILED)}")
     return 1 if FAILED else 0
 
