@@ -16,8 +16,9 @@ MASTER = "mymaster"
 class SentinelGroup:
     """Start everything with `start()`; `failover()` promotes the replica; `stop()` ends all."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, appendonly: bool = False) -> None:
         self.root = root
+        self.appendonly = appendonly
         self.ports = {"primary": free_port(), "replica": free_port()}
         self.sentinel_ports = [free_port() for _ in range(3)]
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -31,9 +32,8 @@ class SentinelGroup:
 
     def start(self) -> SentinelGroup:
         primary, replica = self.ports["primary"], self.ports["replica"]
-        common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self._spawn(["--port", str(primary), "--dir", str(self.root), *common])
-        self._spawn(["--port", str(replica), "--dir", str(self.root), *common,
+        self._spawn(self.server_args("primary"))
+        self._spawn([*self.server_args("replica"),
                      "--replicaof", "127.0.0.1", str(primary)])
         self._wait(lambda: self.client(replica).info("replication")
                    .get("master_link_status") == "up")
@@ -46,6 +46,13 @@ class SentinelGroup:
             self._spawn([str(conf), "--sentinel"])
         self._wait(lambda: all(self._sees_replica(p) for p in self.sentinel_ports))
         return self
+
+    def server_args(self, role: str) -> list[str]:
+        """Arguments of the primary's or the replica's server (a directory per port)."""
+        path = self.root / f"redis-{self.ports[role]}"
+        path.mkdir(exist_ok=True)
+        return ["--port", str(self.ports[role]), "--dir", str(path), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "yes" if self.appendonly else "no"]
 
     def _sees_replica(self, port: int) -> bool:
         replicas = self.client(port).sentinel_slaves(MASTER)
