@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from services.dispatcher.main import DispatcherProcess
-from services.dispatcher.provider import Provider, ProviderContext
+from services.dispatcher.provider_interface import Provider, ProviderContext
 from shared import logs
-from shared.providers import ProviderSpec
+from shared.provider_spec import ProviderSpec
 from shared.settings import Settings
 
 TEXT_TYPES = ("core:text2text", "core:text2text:summary")

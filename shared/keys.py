@@ -13,6 +13,7 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:tasks:scheduled:{type}         ZSET    scheduled tasks of a type, score = order (ms)
     {p}:tasks:running:{type}           ZSET    running tasks of a type, score = lease expiry (ms)
     {p}:leases                         ZSET    every running task, score = lease expiry (ms)
+    {p}:leases:swept                   STRING  when the lease sweep last ran (ms; stall check)
     {p}:queue                          ZSET    the dispatchers' job queue (dispatcher/jobs.py)
     {p}:chan:wake                      PUBSUB  dispatchers wake on it after an enqueue
     {p}:chan:ready                     PUBSUB  a task became claimable by an external provider
@@ -52,6 +53,7 @@ class Keys:
         self.task_seq = f"{prefix}:task:seq"
         self.tasks_updated = f"{prefix}:tasks:updated"
         self.leases = f"{prefix}:leases"
+        self.leases_swept = f"{prefix}:leases:swept"
         self.queue = f"{prefix}:queue"
         self.chan_wake = f"{prefix}:chan:wake"
         self.chan_ready = f"{prefix}:chan:ready"

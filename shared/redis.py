@@ -1,13 +1,31 @@
-"""Redis connections from settings: a URL, or a Sentinel-managed primary."""
+"""Redis connections from settings (a URL, or a Sentinel-managed primary), and how a process
+tells and reports that Redis is unreachable.
+
+Every call has a timeout (`redis_socket_timeout`, `redis_connect_timeout`); pub/sub readers
+use `messages()`, which waits in short steps instead of relying on the socket timeout.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from redis import exceptions as rx
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from shared.settings import Settings
+
+REDIS_DOWN: tuple[type[BaseException], ...] = (
+    rx.ConnectionError, rx.TimeoutError, rx.ReadOnlyError, rx.TryAgainError, OSError,
+    TimeoutError)
+"""What a call raises while Redis is unreachable, stalled, loading its data after a restart
+(BusyLoadingError is a ConnectionError), or a demoted primary during a failover (READONLY)."""
 
 
 class _SentinelPool(SentinelConnectionPool):
@@ -28,7 +46,10 @@ def _sentinel_hosts(settings: Settings) -> list[tuple[str, int]]:
 
 
 def connect(settings: Settings, *, redis_class: type[Redis] = Redis, **kwargs: Any) -> Redis:
-    """A client for the primary. No socket timeout: blocking commands and pub/sub need none."""
+    """A client for the primary, with the settings' timeouts (no blocking commands are used;
+    pub/sub reads go through `messages()`)."""
+    kwargs = {"socket_timeout": settings.redis_socket_timeout,
+              "socket_connect_timeout": settings.redis_connect_timeout, **kwargs}
     if settings.redis_sentinels:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             _sentinel_hosts(settings),
@@ -48,3 +69,68 @@ def _url_auth(url: str) -> dict[str, Any]:
 
     parsed = parse_url(url)  # type: ignore[no-untyped-call]
     return {k: parsed[k] for k in ("password", "username", "db") if parsed.get(k) is not None}
+
+
+async def messages(ps: PubSub, step: float = 1.0) -> AsyncIterator[dict[str, Any]]:
+    """The messages of a subscribed PubSub, read in `step`-second waits (a quiet channel is
+    not an error, whatever the socket timeout); a lost connection raises."""
+    while True:
+        msg = await ps.get_message(ignore_subscribe_messages=True, timeout=step)
+        if msg is not None:
+            yield msg
+
+
+class Outage:
+    """One log line when Redis stops answering, one when it answers again, none in between."""
+
+    def __init__(self, what: str, logger: logging.Logger) -> None:
+        self.what, self.log = what, logger
+        self.since: float | None = None
+        self.failures = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> bool:
+        """Note a failed call; True for the first of an outage (it was logged)."""
+        self.failures += 1
+        if self.since is not None:
+            return False
+        self.since, self.failures = time.monotonic(), 1
+        self.log.warning("%s: Redis unreachable (%s: %s); retrying with backoff", self.what,
+                         type(exc).__name__, exc)
+        return True
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            self.log.warning("%s: Redis reachable again after %.1f s (%d failed calls)",
+                             self.what, time.monotonic() - self.since, self.failures)
+            self.since = None
+
+
+class Backoff:
+    """Exponential waits with full jitter between `first` and `cap` seconds."""
+
+    def __init__(self, first: float = 0.05, cap: float = 2.0) -> None:
+        self.first, self.cap, self.n = first, cap, 0
+
+    def next(self) -> float:
+        self.n += 1
+        return random.uniform(0, min(self.cap, self.first * 2 ** self.n))
+
+    def reset(self) -> None:
+        self.n = 0
+
+
+async def wait_until_up(redis: Redis, stop: Callable[[], bool] = lambda: False,
+                        backoff: Backoff | None = None) -> bool:
+    """PING with backoff until Redis answers (True) or `stop()` says give up (False)."""
+    backoff = backoff or Backoff()
+    while not stop():
+        try:
+            await redis.ping()
+            return True
+        except REDIS_DOWN:
+            await asyncio.sleep(backoff.next())
+    return False

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     """host:port of each sentinel; when set, redis_url's host is ignored."""
     redis_sentinel_master: str = "mymaster"
     redis_sentinel_password: str | None = None
+    redis_socket_timeout: float = 5.0
+    """Longest wait for one Redis reply (seconds); a stalled server then fails the call instead
+    of hanging it. Pub/sub reads wait with their own short timeouts."""
+    redis_connect_timeout: float = 2.0
+    redis_retry_after_seconds: int = 5
+    """Retry-After of the 503 the api and fileproxy answer while Redis is unreachable."""
     key_prefix: str = "tp"
 
     host: str = "127.0.0.1"

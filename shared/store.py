@@ -194,9 +194,14 @@ class TaskStore:
         """Operator: run a failed, cancelled or stuck task again (None if not applicable)."""
         return (await self.scripts.task("requeue", task_id)).task
 
-    async def expire_leases(self, max_attempts: int, batch: int = 100) -> Expired:
-        """Requeue (or fail) tasks whose lease expired."""
-        reply = await self.scripts.run("expire", [], max_attempts, batch, LEASE_LOST_MESSAGE)
+    async def expire_leases(self, max_attempts: int, batch: int = 100, *, stall_ms: int = 0,
+                            grace_ms: int = 0) -> Expired:
+        """Requeue (or fail) tasks whose lease expired. With `stall_ms`: when no sweep ran for
+        that long, leases get `grace_ms` instead (their holders could not renew while Redis was
+        away; see expire.lua)."""
+        stall = [stall_ms, grace_ms] if stall_ms else []
+        reply = await self.scripts.run("expire", [self.keys.leases_swept], max_attempts, batch,
+                                       LEASE_LOST_MESSAGE, *stall)
         requeued, failed = reply.data
         return Expired(_ids(requeued), _ids(failed))
 

@@ -61,8 +61,10 @@ class ReadyHub:
         def subscribed() -> None:
             self._subscribed.set()
             self._wake(None)  # anything published before (re)subscribing
+        def lost(exc: BaseException) -> None:
+            self._subscribed.clear()
         await listen_forever(self.redis, [self.channel], lambda _, task_type: self._wake(task_type),
-                             subscribed, self._subscribed.clear)
+                             subscribed, lost)
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from services.dispatcher.files import DispatcherFiles
+from shared.redis import REDIS_DOWN
 from shared.store import TaskStore
 from shared.tasks import Task
 
@@ -28,14 +29,18 @@ class TaskContext:
         self._last_report = 0.0
 
     async def progress(self, fraction: float) -> None:
-        """Store progress (throttled); a task no longer running cancels the caller."""
+        """Store progress (throttled); a task no longer running cancels the caller. Progress is
+        best effort: while Redis is unreachable the report is skipped, the work goes on."""
         fraction = min(1.0, max(0.0, float(fraction)))
         now = time.monotonic()
         if now - self._last_report < PROGRESS_INTERVAL and fraction < 1.0:
             return
         self._last_report = now
-        change = await self._store.progress(self.task_id, fraction, token=self.token,
-                                            lease_ms=self._lease_ms)
+        try:
+            change = await self._store.progress(self.task_id, fraction, token=self.token,
+                                                lease_ms=self._lease_ms)
+        except REDIS_DOWN:
+            return
         if change is None or not change.applied:  # cancelled, deleted or claimed again
             raise asyncio.CancelledError()
 

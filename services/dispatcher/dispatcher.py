@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from services.dispatcher.provider_interface import InvalidOutput, Provider, Prov
 from shared.errors import BadRequest
 from shared.metrics import Metrics
 from shared.provider_spec import ProviderSpec
+from shared.redis import REDIS_DOWN, Backoff
 from shared.settings import Settings
 from shared.store import Renewal
 from shared.stores import Stores
@@ -85,31 +86,53 @@ class Dispatcher:
         work = asyncio.create_task(provider.process(task.input, ctx))
         self.running[task.id] = work
         keeper = asyncio.create_task(self._keep_lease(task.id, token, work))
-        try:
-            await asyncio.wait({work})
-        except asyncio.CancelledError:  # the worker is shutting down: hand the task back
-            work.cancel()
-            with contextlib.suppress(BaseException):
-                await work
-            await self._shielded(self.store.release(task.id, token))
-            self._count(task, provider, "handed_back")
-            log.info("task %s handed back at shutdown", task.id, extra={"task_id": task.id})
-            raise
+        try:  # the lease is kept until the outcome is stored (Redis may be away meanwhile)
+            try:
+                await asyncio.wait({work})
+            except asyncio.CancelledError:  # the worker is shutting down: hand the task back
+                work.cancel()
+                with contextlib.suppress(BaseException):
+                    await work
+                await self._shielded(self.store.release(task.id, token))
+                self._count(task, provider, "handed_back")
+                log.info("task %s handed back at shutdown", task.id, extra={"task_id": task.id})
+                raise
+            finally:
+                self.running.pop(task.id, None)
+            if work.cancelled():
+                self._count(task, provider, "stopped")
+                log.info("task %s stopped: cancelled or lease lost", task.id,
+                         extra={"task_id": task.id})
+                return
+            await self._until_stored(task.id, lambda: self._store_outcome(provider, task, token,
+                                                                          work))
         finally:
             keeper.cancel()
-            self.running.pop(task.id, None)
-        if work.cancelled():
-            self._count(task, provider, "stopped")
-            log.info("task %s stopped: cancelled or lease lost", task.id,
-                     extra={"task_id": task.id})
-            return
-        await self._store_outcome(provider, task, token, work)
+
+    async def _until_stored(self, task_id: int,
+                            store: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Store the outcome, retrying with backoff while Redis is unreachable: the work is
+        done, and running it again would be worse than waiting."""
+        backoff = Backoff(first=0.1, cap=2.0)
+        while True:
+            try:
+                return await store()
+            except REDIS_DOWN as exc:
+                if backoff.n == 0:
+                    log.warning("task %s: Redis unreachable while storing its outcome (%r); "
+                                "retrying", task_id, exc, extra={"task_id": task_id})
+                await asyncio.sleep(backoff.next())
 
     async def _keep_lease(self, task_id: int, token: str, work: asyncio.Task[Any]) -> None:
-        """Renew the lease every third of its length; stop the work if it is lost."""
-        while not work.done():
-            await asyncio.sleep(self.settings.lease_seconds / 3)
-            state = await self.store.renew(task_id, token, self.lease_ms)
+        """Renew the lease every quarter of its length (until cancelled); stop the work if it is
+        lost. A renewal that fails because Redis is away is retried: the lease sweep gives
+        leases a grace period after a stall (expire.lua), so the holder keeps its task."""
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 4)
+            try:
+                state = await self.store.renew(task_id, token, self.lease_ms)
+            except REDIS_DOWN:
+                continue
             if state is not Renewal.HELD:
                 log.info("task %s: lease %s; stopping its provider", task_id, state.value,
                          extra={"task_id": task_id})

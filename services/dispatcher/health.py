@@ -30,13 +30,16 @@ class HealthState:
     stores: Stores
     draining: Callable[[], bool]
     """True once a signal told the worker to stop taking jobs."""
+    redis_down: Callable[[], bool] = lambda: False
+    """True from a failed Redis call until Redis answers again."""
     started: bool = False
     listening: bool = False
     """The pub/sub listener is subscribed (wake-ups and cancels reach this process)."""
 
     def problem(self) -> str | None:
         """Why this dispatcher is not ready, or None."""
-        return ("draining" if self.draining() else "starting" if not self.started
+        return ("draining" if self.draining() else "redis unavailable" if self.redis_down()
+                else "starting" if not self.started
                 else "pub/sub listener reconnecting" if not self.listening else None)
 
 

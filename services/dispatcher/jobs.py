@@ -88,6 +88,11 @@ class JobWorker(Worker):
     def wake(self) -> None:
         self._wake_event.set()
 
+    @property
+    def stopping(self) -> bool:
+        """Told to stop: by `stop_polling()` or by a signal (arq then stops picking jobs)."""
+        return self._stopping or not self.allow_pick_jobs
+
     def stop_polling(self) -> None:
         """Leave the poll loop at its next safe point (not in the middle of a Redis call)."""
         self._stopping = True

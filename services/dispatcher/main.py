@@ -19,10 +19,12 @@ from services.dispatcher import jobs
 from services.dispatcher.dispatcher import Dispatcher
 from services.dispatcher.health import HealthServer, HealthState
 from services.dispatcher.provider_interface import Provider
+from services.dispatcher.supervisor import supervise
 from services.dispatcher.webhooks import fire_webhook
 from shared.housekeeping import delete_old_tasks
 from shared.metrics import Metrics
 from shared.pubsub import listen_forever
+from shared.redis import REDIS_DOWN, Outage
 from shared.settings import Settings
 from shared.store import migrate_task_keys
 
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 
 FILE_PURGE_SECONDS = 2.0
 """How often a dispatcher removes the bytes of files deleted where the store is not mounted."""
+STALL_FACTOR = 0.7
+"""No lease sweep for this many leases means Redis was away (sweeps run every half lease and
+leases are renewed every quarter, so only a longer outage can let a live holder's lease lapse)."""
 
 
 class DispatcherProcess:
@@ -42,14 +47,15 @@ class DispatcherProcess:
         self.metrics = Metrics("dispatcher")
         self.dispatcher = Dispatcher(settings, self.redis, providers, self.metrics)
         self.loops: list[asyncio.Task[None]] = []
+        self.outage = Outage(f"dispatcher {self.dispatcher.worker_id}", log)
         self.session: aiohttp.ClientSession | None = None
         self.worker = jobs.task_worker(
             settings, self.redis, self.dispatcher.store, self.dispatcher.run_task,
             worker_id=self.dispatcher.worker_id, on_startup=self._startup,
             webhook=self._webhook, handle_signals=handle_signals)
         self.health = HealthServer(
-            HealthState(self.metrics, self.dispatcher.stores,
-                        lambda: not self.worker.allow_pick_jobs),
+            HealthState(self.metrics, self.dispatcher.stores, lambda: self.worker.stopping,
+                        lambda: self.outage.down),
             settings.host, settings.dispatcher_metrics_port)
 
     async def _webhook(self, task_id: int) -> None:
@@ -58,12 +64,17 @@ class DispatcherProcess:
                            self.settings.webhook_timeout_seconds)
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
-        self.session = aiohttp.ClientSession()
-        if moved := await migrate_task_keys(self.redis, self.dispatcher.keys):
+        """The worker's startup hook; it runs again each time the supervisor restarts the worker
+        after an outage: register again (a failover may have lost it), the loops live on."""
+        if not self.loops and (moved := await migrate_task_keys(self.redis,
+                                                                self.dispatcher.keys)):
             log.info("renamed %d task keys to the hash-tagged layout", moved)
         ttl = self.settings.provider_heartbeat_seconds * 3
         for provider in self.dispatcher.providers.values():
             await self.dispatcher.registry.register(provider.spec, ttl)
+        if self.loops:
+            return
+        self.session = aiohttp.ClientSession()
         ready = asyncio.Event()
         self.loops = [asyncio.create_task(self._listen(ready)),
                       self._every(self.settings.provider_heartbeat_seconds, self._heartbeat),
@@ -83,10 +94,13 @@ class DispatcherProcess:
             while True:
                 try:
                     await fn()
+                    self.outage.recovered()
+                except REDIS_DOWN as exc:  # one line per outage, not one per loop and round
+                    self.outage.failed(exc)
                 except Exception:
                     log.exception("background loop %s failed", fn.__name__)
                 await asyncio.sleep(seconds)
-        return asyncio.create_task(loop())
+        return asyncio.create_task(loop(), name=f"loop {fn.__name__}")
 
     async def _listen(self, ready: asyncio.Event) -> None:
         """Wake the worker on enqueue; stop local work for cancelled tasks. Reconnects."""
@@ -97,8 +111,10 @@ class DispatcherProcess:
             self.health.state.listening = True
             self.worker.wake()  # catch up on anything queued while disconnected
 
-        def lost() -> None:
+        def lost(exc: BaseException) -> None:
             self.health.state.listening = False
+            if isinstance(exc, REDIS_DOWN):
+                self.outage.failed(exc)
         await listen_forever(self.redis, [keys.chan_wake, keys.chan_task], self._on_message,
                              subscribed, lost)
 
@@ -115,7 +131,9 @@ class DispatcherProcess:
                                                  self.settings.provider_heartbeat_seconds * 3)
 
     async def _sweep_leases(self) -> None:
-        expired = await self.dispatcher.store.expire_leases(self.settings.max_attempts)
+        lease_ms = self.dispatcher.lease_ms  # sweeps run every half lease: a longer gap is a stall
+        expired = await self.dispatcher.store.expire_leases(
+            self.settings.max_attempts, stall_ms=int(lease_ms * STALL_FACTOR), grace_ms=lease_ms)
         self.metrics.lease_expiries.labels("requeued").inc(len(expired.requeued))
         self.metrics.lease_expiries.labels("failed").inc(len(expired.failed))
         for task_id in expired.requeued:
@@ -167,7 +185,7 @@ class DispatcherProcess:
         """
         try:
             await self.health.start()
-            await self.worker.async_run()
+            await supervise(self.worker, self.outage)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
