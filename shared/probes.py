@@ -51,8 +51,8 @@ async def readyz(request: web.Request) -> web.Response:
     if problem is None:
         try:
             await probes.stores().redis.ping()
-        except (RedisError, OSError) as exc:
-            log.warning("not ready: %r", exc)
+        except (RedisError, OSError) as exc:  # the role logs the outage (once)
+            log.debug("not ready: %r", exc)
             problem = "redis unavailable"
     if problem is not None:
         return web.json_response({"status": problem}, status=503)

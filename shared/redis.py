@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -17,15 +18,16 @@ from typing import Any
 from redis import exceptions as rx
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.connection import Connection, parse_url
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from shared.settings import Settings
 
 REDIS_DOWN: tuple[type[BaseException], ...] = (
-    rx.ConnectionError, rx.TimeoutError, rx.ReadOnlyError, rx.TryAgainError, OSError,
-    TimeoutError)
+    rx.ConnectionError, rx.TimeoutError, rx.ReadOnlyError, rx.TryAgainError)
 """What a call raises while Redis is unreachable, stalled, loading its data after a restart
-(BusyLoadingError is a ConnectionError), or a demoted primary during a failover (READONLY)."""
+(BusyLoadingError is a ConnectionError), or a demoted primary during a failover (READONLY).
+redis-py wraps socket errors in these; a bare OSError is someone else's (a disk, a peer)."""
 
 
 class _SentinelPool(SentinelConnectionPool):
@@ -48,26 +50,62 @@ def _sentinel_hosts(settings: Settings) -> list[tuple[str, int]]:
 def connect(settings: Settings, *, redis_class: type[Redis] = Redis, **kwargs: Any) -> Redis:
     """A client for the primary, with the settings' timeouts (no blocking commands are used;
     pub/sub reads go through `messages()`)."""
-    kwargs = {"socket_timeout": settings.redis_socket_timeout,
-              "socket_connect_timeout": settings.redis_connect_timeout, **kwargs}
+    timeouts = {"socket_timeout": settings.redis_socket_timeout,
+                "socket_connect_timeout": settings.redis_connect_timeout}
+    kwargs = {**timeouts, **kwargs}
     if settings.redis_sentinels:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             _sentinel_hosts(settings),
-            sentinel_kwargs={"password": settings.redis_sentinel_password},
+            sentinel_kwargs={"password": settings.redis_sentinel_password, **timeouts},
             **_url_auth(settings.redis_url))
-        client: Redis = sentinel.master_for(settings.redis_sentinel_master,
-                                            redis_class=redis_class,
-                                            connection_pool_class=_SentinelPool, **kwargs)
+        client: Redis = sentinel.master_for(
+            settings.redis_sentinel_master, redis_class=redis_class,
+            connection_pool_class=_SentinelPool,
+            connection_class=_safe(SentinelManagedConnection), **kwargs)
         return client
-    plain: Redis = redis_class.from_url(settings.redis_url, **kwargs)
+    base = parse_url(settings.redis_url).get("connection_class", Connection)
+    plain: Redis = redis_class.from_url(settings.redis_url, connection_class=_safe(base),
+                                        **kwargs)
     return plain
+
+
+class _CancellableWrite:
+    """Writes under `asyncio.timeout` instead of redis-py's `asyncio.wait_for`, which on Python
+    3.11 loses a cancellation that arrives as the write completes (CPython gh-86296): a
+    cancelled task then carried on, so a dispatcher's loops and arq's poll loop did not stop.
+    Reads already use `asyncio.timeout`."""
+
+    socket_timeout: float | None
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            async with asyncio.timeout(timeout) as cm:
+                await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except TimeoutError:
+            if not cm.expired():
+                raise
+            await self.disconnect(nowait=True)  # type: ignore[attr-defined]
+            raise rx.TimeoutError("Timeout writing to socket") from None
+        finally:
+            self.socket_timeout = timeout
+
+
+_SAFE: dict[type[Any], type[Any]] = {}
+
+
+def _safe(base: type[Any]) -> type[Any]:
+    """`base` (a redis-py connection class) with cancellable writes, on Pythons that need it."""
+    if sys.version_info >= (3, 12):
+        return base
+    if base not in _SAFE:
+        _SAFE[base] = type(f"Cancellable{base.__name__}", (_CancellableWrite, base), {})
+    return _SAFE[base]
 
 
 def _url_auth(url: str) -> dict[str, Any]:
     """Password and db of the primary, taken from redis_url when Sentinel is used."""
-    from redis.connection import parse_url
-
-    parsed = parse_url(url)  # type: ignore[no-untyped-call]
+    parsed = parse_url(url)
     return {k: parsed[k] for k in ("password", "username", "db") if parsed.get(k) is not None}
 
 
@@ -83,8 +121,9 @@ async def messages(ps: PubSub, step: float = 1.0) -> AsyncIterator[dict[str, Any
 class Outage:
     """One log line when Redis stops answering, one when it answers again, none in between."""
 
-    def __init__(self, what: str, logger: logging.Logger) -> None:
-        self.what, self.log = what, logger
+    def __init__(self, what: str, logger: logging.Logger,
+                 then: str = "retrying with backoff") -> None:
+        self.what, self.log, self.then = what, logger, then
         self.since: float | None = None
         self.failures = 0
 
@@ -98,8 +137,8 @@ class Outage:
         if self.since is not None:
             return False
         self.since, self.failures = time.monotonic(), 1
-        self.log.warning("%s: Redis unreachable (%s: %s); retrying with backoff", self.what,
-                         type(exc).__name__, exc)
+        self.log.warning("%s: Redis unreachable (%s: %s); %s", self.what,
+                         type(exc).__name__, exc, self.then)
         return True
 
     def recovered(self) -> None:

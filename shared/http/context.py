@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from shared.http.auth import Authenticator
 from shared.http.ratelimit import RateLimiter
+from shared.http.unavailable import RedisOutage
 from shared.settings import Settings
 from shared.stores import Stores
 
@@ -20,6 +21,7 @@ class Services(Stores):
 
     limiter: RateLimiter
     auth: Authenticator
+    outage: RedisOutage
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis | None = None) -> Services:
@@ -27,7 +29,8 @@ class Services(Stores):
         limiter = RateLimiter(stores.redis, stores.keys.rate_limit_prefix, settings.rate_limits)
         auth = Authenticator(stores.users, stores.exapps, limiter, settings.auth_cache_seconds)
         return cls(**{f.name: getattr(stores, f.name) for f in fields(Stores)},
-                   limiter=limiter, auth=auth)
+                   limiter=limiter, auth=auth,
+                   outage=RedisOutage(stores.redis, settings.redis_retry_after_seconds))
 
 
 SERVICES = web.AppKey("services", Services)
@@ -39,4 +42,5 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     services = Services.build(app[SETTINGS])
     app[SERVICES] = services
     yield
+    await services.outage.close()
     await services.redis.aclose()

@@ -18,6 +18,7 @@ from limits.errors import StorageError
 from redis.asyncio import Redis
 
 from shared.errors import TooManyRequests
+from shared.redis import REDIS_DOWN
 from shared.settings import RateLimitSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ class RateLimiter:
             return True
         try:
             return await op(item, name, ident)
-        except StorageError:
+        except StorageError as exc:
+            if isinstance(exc.storage_error, REDIS_DOWN):
+                raise exc.storage_error from None  # Redis is away: the request gets a 503
             log.exception("rate limiter storage failed")
             return self.fail_open
 

@@ -24,6 +24,7 @@ from shared.http.auth import GUEST, Principal
 from shared.http.context import SERVICES
 from shared.http.params import PARAMS, read_params
 from shared.http.routes import Access, Handler, Route, rule_of
+from shared.redis import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -99,6 +100,9 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return ocs.render(request, 413, {"message": "Request body too large"})
     except web.HTTPException:
         raise
+    except REDIS_DOWN as exc:
+        request.app[SERVICES].outage.failed(exc)
+        return request.app[SERVICES].outage.response(request, request[PARAMS])
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return ocs.render(request, 500, {"message": "Internal server error"},
