@@ -46,14 +46,14 @@ class HoldProvider:
 
 
 class CountProvider:
-    """Echoes after `TASKPROC_TEST_WORK_SECONDS` (default 0.2 s) of work; counts each completed
+    """Echoes after `TEST_WORK_SECONDS` (default 0.2 s) of work; counts each completed
     run in `{prefix}:test:completed` (task id -> runs) before it returns."""
 
     def __init__(self, settings: Settings, task_type: str, pid: str) -> None:
         self.spec = ProviderSpec(id=pid, name="Count (tests)", task_type=task_type)
         self.settings = settings
         self.redis = connect(settings)
-        self.work = float(os.environ.get("TASKPROC_TEST_WORK_SECONDS", "0.2"))
+        self.work = float(os.environ.get("TEST_WORK_SECONDS", "0.2"))
 
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
         await asyncio.sleep(self.work)
