@@ -31,7 +31,7 @@ from bench.chaos_report import Figures, analyse, print_figures
 from bench.chaos_worker import SPEECH_TYPE, TEXT_TYPES
 from shared.accounts import UserStore
 from shared.keys import Keys
-from shared.redis import connect
+from shared.redis import connect, messages
 from shared.settings import Settings
 
 TYPES = (*TEXT_TYPES, SPEECH_TYPE)
@@ -55,9 +55,8 @@ class Watch:
             try:
                 async with redis.pubsub() as ps:
                     await ps.subscribe(keys.chan_task)
-                    async for msg in ps.listen():
-                        if msg.get("type") == "message" and msg["data"].endswith(
-                                b"STATUS_SUCCESSFUL"):
+                    async for msg in messages(ps):
+                        if msg["data"].endswith(b"STATUS_SUCCESSFUL"):
                             self.completions.append(time.time())
             except Exception:
                 await asyncio.sleep(0.05)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from shared.http.context import SERVICES
 from shared.pubsub import listen_forever
+from shared.redis import REDIS_DOWN
 
 RECHECK_SECONDS = 1.0
 """Longest a waiter sleeps without looking at the queue again."""
@@ -25,9 +26,12 @@ RECHECK_SECONDS = 1.0
 class ReadyHub:
     """Fans `{p}:chan:ready` messages out to the waiters interested in each task type."""
 
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: Redis, channel: str,
+                 on_redis_down: Callable[[BaseException], None] = lambda exc: None) -> None:
         self.redis = redis
         self.channel = channel
+        self.on_redis_down = on_redis_down
+        """Told when the subscription fails because Redis is away (the process logs it once)."""
         self._waiters: dict[asyncio.Event, frozenset[str]] = {}
         self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
@@ -63,6 +67,8 @@ class ReadyHub:
             self._wake(None)  # anything published before (re)subscribing
         def lost(exc: BaseException) -> None:
             self._subscribed.clear()
+            if isinstance(exc, REDIS_DOWN):
+                self.on_redis_down(exc)
         await listen_forever(self.redis, [self.channel], lambda _, task_type: self._wake(task_type),
                              subscribed, lost)
 
@@ -80,7 +86,7 @@ READY = web.AppKey("ready_hub", ReadyHub)
 async def ready_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hub lives as long as the app (after the services it uses)."""
     services = app[SERVICES]
-    hub = ReadyHub(services.redis, services.keys.chan_ready)
+    hub = ReadyHub(services.redis, services.keys.chan_ready, services.outage.failed)
     app[READY] = hub
     yield
     await hub.close()

@@ -100,10 +100,17 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return ocs.render(request, 413, {"message": "Request body too large"})
     except web.HTTPException:
         raise
-    except REDIS_DOWN as exc:
-        request.app[SERVICES].outage.failed(exc)
-        return request.app[SERVICES].outage.response(request, request[PARAMS])
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return ocs.render(request, 500, {"message": "Internal server error"},
-                          params=request[PARAMS])
+    except Exception as exc:
+        return _server_side(request, exc)
+
+
+def _server_side(request: web.Request, exc: Exception) -> web.Response:
+    """Redis unreachable: 503 with Retry-After, logged once per outage. Anything else: 500,
+    logged with its traceback."""
+    if isinstance(exc, REDIS_DOWN):
+        outage = request.app[SERVICES].outage
+        outage.failed(exc)
+        return outage.response(request, request[PARAMS])
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return ocs.render(request, 500, {"message": "Internal server error"},
+                      params=request[PARAMS])
