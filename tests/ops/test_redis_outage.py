@@ -7,6 +7,7 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,17 @@ from redis.asyncio import Redis
 from services.embedded import free_port
 from shared.accounts import UserStore
 from shared.keys import Keys
+from shared.settings import Settings
 from shared.tasks import Status
-from tests.conftest import basic, wait_for_status
-from tests.support.outage import RestartableRedis, Roles, http_status
+from tests.support.ocs import V1, V2, basic
+from tests.support.outage import RestartableRedis, http_status
+from tests.support.processes import Processes, RoleProcess, http_ready, line_ready
+from tests.support.waits import wait_for_status
 
-V2 = "/ocs/v2.php/taskprocessing"
-V1 = "/ocs/v1.php/taskprocessing"
-READY = "ready with providers"
+ENV = {"TASKPROC_LEASE_SECONDS": "1", "TASKPROC_PROVIDER_HEARTBEAT_SECONDS": "1",
+       "TASKPROC_TASKTYPES_CACHE_SECONDS": "0", "TASKPROC_DISPATCHER_FALLBACK_POLL": "0.5",
+       "TASKPROC_DISPATCHER_METRICS_PORT": "-1", "TASKPROC_REDIS_SOCKET_TIMEOUT": "0.5",
+       "TASKPROC_REDIS_CONNECT_TIMEOUT": "0.5", "TASKPROC_RATE_LIMITS__SCHEDULE_USER": ""}
 
 
 @pytest.fixture
@@ -37,17 +42,10 @@ def server(tmp_path: Path) -> Iterator[RestartableRedis]:
 
 
 @pytest.fixture
-def roles(tmp_path: Path, server: RestartableRedis) -> Iterator[Roles]:
-    procs = Roles(tmp_path, {
-        "TASKPROC_REDIS_URL": server.url, "TASKPROC_FILES_DIR": str(tmp_path / "files"),
-        "TASKPROC_LEASE_SECONDS": "1", "TASKPROC_PROVIDER_HEARTBEAT_SECONDS": "1",
-        "TASKPROC_TASKTYPES_CACHE_SECONDS": "0", "TASKPROC_DISPATCHER_FALLBACK_POLL": "0.5",
-        "TASKPROC_DISPATCHER_METRICS_PORT": "-1", "TASKPROC_REDIS_SOCKET_TIMEOUT": "0.5",
-        "TASKPROC_REDIS_CONNECT_TIMEOUT": "0.5", "TASKPROC_RATE_LIMITS__SCHEDULE_USER": ""})
-    try:
-        yield procs
-    finally:
-        procs.stop()
+async def roles(tmp_path: Path, server: RestartableRedis) -> AsyncIterator[Processes]:
+    procs = Processes(Settings(redis_url=server.url, files_dir=tmp_path / "files"), **ENV)
+    yield procs
+    await procs.stop_all()
 
 
 @pytest.fixture
@@ -57,61 +55,61 @@ async def client(server: RestartableRedis) -> AsyncIterator[Redis]:
     await redis.aclose()
 
 
-async def _api(roles: Roles, name: str = "api") -> str:
+def log_of(proc: RoleProcess) -> str:
+    return b"".join(proc.lines).decode(errors="replace")
+
+
+async def _api(roles: Processes) -> tuple[RoleProcess, str]:
     port = free_port()
-    roles.start(name, "services.cli", "api", TASKPROC_API_PORT=str(port))
-    base = f"http://127.0.0.1:{port}"
-    await http_status(f"{base}/readyz", 200)
-    return base
+    proc = await roles.start("services.cli", "api", ready=http_ready(port),
+                             TASKPROC_API_PORT=str(port))
+    return proc, f"http://127.0.0.1:{port}"
 
 
-async def _schedule(http: aiohttp.ClientSession, base: str, headers: dict[str, str],
-                    text: str) -> int:
-    async with http.post(f"{base}{V2}/schedule?format=json", headers=headers, json={
-            "type": "core:text2text", "appId": "t", "input": {"input": text}}) as resp:
+async def _schedule(base: str, headers: dict[str, str], text: str) -> int:
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{base}{V2}/schedule?format=json", headers=headers, json={
+                "type": "core:text2text", "appId": "t", "input": {"input": text}}) as resp:
         assert resp.status == 200, await resp.text()
         return int((await resp.json())["ocs"]["data"]["task"]["id"])
 
 
-async def test_dispatcher_survives_a_redis_restart(server: RestartableRedis, roles: Roles,
+async def test_dispatcher_survives_a_redis_restart(server: RestartableRedis, roles: Processes,
                                                    client: Redis) -> None:
     server.start()
     keys = Keys("tp")
     alice = basic("alice", await UserStore(client, keys).add("alice"))
     health = free_port()
-    dispatcher = roles.start("dispatcher", "tests.support.run_dispatcher", "echo",
-                             TASKPROC_DISPATCHER_METRICS_PORT=str(health))
-    await roles.wait_log("dispatcher", READY)
-    base = await _api(roles)
+    dispatcher = await roles.start("tests.support.run_dispatcher", "echo",
+                                   TASKPROC_DISPATCHER_METRICS_PORT=str(health))
+    _, base = await _api(roles)
     server.kill()
     await http_status(f"http://127.0.0.1:{health}/readyz", 503)  # not ready meanwhile
     server.start()
     await http_status(f"http://127.0.0.1:{health}/readyz", 200)
-    async with aiohttp.ClientSession() as http:
-        tid = await _schedule(http, base, alice, "after the restart")
+    tid = await _schedule(base, alice, "after the restart")
     task = await wait_for_status(client, keys, tid)
     assert task.status is Status.SUCCESSFUL and task.output == {"output": "AFTER THE RESTART"}
-    assert dispatcher.poll() is None
-    log = roles.log("dispatcher")
+    assert dispatcher.returncode is None
+    log = log_of(dispatcher)
     assert log.count("Redis unreachable") == 1 and "Redis reachable again" in log
     assert "Traceback" not in log
 
 
 async def test_dispatcher_started_before_redis_waits_for_it(
-        server: RestartableRedis, roles: Roles, client: Redis) -> None:
+        server: RestartableRedis, roles: Processes, client: Redis) -> None:
     health = free_port()
-    dispatcher = roles.start("dispatcher", "tests.support.run_dispatcher", "echo",
-                             TASKPROC_DISPATCHER_METRICS_PORT=str(health))
+    dispatcher = await roles.start("tests.support.run_dispatcher", "echo",
+                                   ready=line_ready(b"Redis unreachable"),
+                                   TASKPROC_DISPATCHER_METRICS_PORT=str(health))
     await http_status(f"http://127.0.0.1:{health}/readyz", 503)
-    await roles.wait_log("dispatcher", "Redis unreachable")
-    assert dispatcher.poll() is None
+    assert dispatcher.returncode is None
     server.start()
-    await roles.wait_log("dispatcher", READY)
+    await dispatcher.wait_ready(line_ready())
     keys = Keys("tp")
     alice = basic("alice", await UserStore(client, keys).add("alice"))
-    base = await _api(roles)
-    async with aiohttp.ClientSession() as http:
-        tid = await _schedule(http, base, alice, "late redis")
+    _, base = await _api(roles)
+    tid = await _schedule(base, alice, "late redis")
     task = await wait_for_status(client, keys, tid)
     assert task.status is Status.SUCCESSFUL and task.output == {"output": "LATE REDIS"}
 
@@ -128,14 +126,14 @@ async def _unavailable(http: aiohttp.ClientSession, method: str, url: str,
 
 
 async def test_api_and_fileproxy_answer_503_while_redis_is_down(
-        server: RestartableRedis, roles: Roles, client: Redis) -> None:
+        server: RestartableRedis, roles: Processes, client: Redis) -> None:
     server.start()
     alice = basic("alice", await UserStore(client, Keys("tp")).add("alice"))
-    api = await _api(roles)
+    api_proc, api = await _api(roles)
     fp_port = free_port()
-    roles.start("fileproxy", "services.cli", "fileproxy", TASKPROC_FILEPROXY_PORT=str(fp_port))
+    fp_proc = await roles.start("services.cli", "fileproxy", ready=http_ready(fp_port),
+                                TASKPROC_FILEPROXY_PORT=str(fp_port))
     fileproxy = f"http://127.0.0.1:{fp_port}"
-    await http_status(f"{fileproxy}/readyz", 200)
     server.kill()
     requests: list[tuple[str, str]] = [
         ("GET", f"{api}{V2}/tasks?format=json"), ("GET", f"{api}{V1}/tasktypes?format=json"),
@@ -150,27 +148,24 @@ async def test_api_and_fileproxy_answer_503_while_redis_is_down(
         await http_status(f"{api}/readyz", 200)
         async with http.get(f"{api}{V2}/tasks?format=json", headers=alice) as resp:
             assert resp.status == 200, await resp.text()
-        await roles.wait_log("api", "Redis reachable again")
-    roles.stop("api", "fileproxy")
-    for name in ("api", "fileproxy"):
-        log = roles.log(name)
+        await api_proc.wait_ready(line_ready(b"Redis reachable again"))
+    for proc in (api_proc, fp_proc):
+        await proc.stop()
+        log = log_of(proc)
         assert log.count("Redis unreachable") == 1, log  # one line per outage
         assert "Traceback" not in log, log
 
 
 async def test_lease_survives_a_stall_longer_than_the_lease(
-        server: RestartableRedis, roles: Roles, client: Redis) -> None:
+        server: RestartableRedis, roles: Processes, client: Redis) -> None:
     """Redis frozen for 2.5 leases while a task runs: its holder keeps it, nothing re-runs."""
     server.start()
     keys = Keys("tp")
     alice = basic("alice", await UserStore(client, keys).add("alice"))
-    for name in ("one", "two"):  # whichever claims the task, the other sweeps leases too
-        roles.start(name, "tests.support.run_dispatcher", "count", TEST_WORK_SECONDS="4")
-    for name in ("one", "two"):
-        await roles.wait_log(name, READY)
-    base = await _api(roles)
-    async with aiohttp.ClientSession() as http:
-        tid = await _schedule(http, base, alice, "stall")
+    workers = [await roles.start("tests.support.run_dispatcher", "count",  # either one claims,
+                                 TEST_WORK_SECONDS="4") for _ in range(2)]  # both sweep
+    _, base = await _api(roles)
+    tid = await _schedule(base, alice, "stall")
     await wait_for_status(client, keys, tid, Status.RUNNING)
     server.pause()
     try:
@@ -179,7 +174,7 @@ async def test_lease_survives_a_stall_longer_than_the_lease(
         server.resume()
     task = await wait_for_status(client, keys, tid, timeout=30)
     assert task.status is Status.SUCCESSFUL, task.raw
-    logs = roles.log("one") + roles.log("two")
+    logs = "".join(log_of(w) for w in workers)
     assert (task.raw["attempt"], task.raw["gen"]) == ("1", "1"), f"{task.raw}\n{logs}"
     runs: dict[Any, Any] = await client.hgetall(f"{keys.p}:test:completed")  # type: ignore[misc]
     assert runs == {str(tid).encode(): b"1"}
@@ -188,5 +183,4 @@ async def test_lease_survives_a_stall_longer_than_the_lease(
 
 async def _sleep_past_lease(seconds: float) -> None:
     """The stall itself: a fault's duration, not a wait for a state."""
-    import asyncio
     await asyncio.sleep(seconds)

@@ -1,20 +1,17 @@
-"""Real processes for Redis outage tests: a Redis that can be killed, restarted and frozen,
-and role processes whose stderr goes to a file the test reads afterwards."""
+"""Redis outages for tests: a private Redis that can be killed, restarted and frozen, and a
+bounded wait for the status a server in another process answers (roles are started with
+tests.support.processes)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 
-from services.embedded import EmbeddedRedis, free_port, stop_processes
-
-ROOT = Path(__file__).resolve().parents[2]
+from services.embedded import EmbeddedRedis, free_port
 
 
 class RestartableRedis:
@@ -52,36 +49,6 @@ class RestartableRedis:
             if self.server.proc.poll() is None:
                 self.resume()
             self.server.stop()
-
-
-class Roles:
-    """Role processes (`python -m <module> …`) with the given environment; stderr of each goes
-    to `<root>/<name>.log`. `stop()` ends every one that still runs."""
-
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
-        self.root = root
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT), **env)
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, *argv: str, **env: str) -> subprocess.Popen[bytes]:
-        with open(self.root / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT,
-                                    env=self.env | env, stdout=subprocess.DEVNULL, stderr=log)
-        self.procs[name] = proc
-        return proc
-
-    def log(self, name: str) -> str:
-        return (self.root / f"{name}.log").read_text(errors="replace")
-
-    async def wait_log(self, name: str, marker: str, timeout: float = 30.0) -> None:
-        """Bounded poll of the process's log (it lives in another process)."""
-        async with asyncio.timeout(timeout):
-            while marker not in self.log(name):
-                assert self.procs[name].poll() is None, f"{name} exited:\n{self.log(name)}"
-                await asyncio.sleep(0.05)
-
-    def stop(self, *names: str) -> None:
-        stop_processes(*(self.procs[n] for n in names or list(self.procs)))
 
 
 async def http_status(url: str, wanted: int, timeout: float = 30.0) -> None:
