@@ -131,7 +131,12 @@ class Authenticator:
 
     async def _checked(self, request: web.Request, attempt: object) -> Principal | None:
         addr = client_address(request)
-        if not await self.limiter.test("failed_login", addr):
+        try:
+            allowed = await self.limiter.test("failed_login", addr)
+        except BaseException:  # Redis away (the request becomes a 503): drop the attempt too
+            await _close(attempt)
+            raise
+        if not allowed:
             await _close(attempt)
             raise TooManyRequests("Reached maximum delay",
                                   headers=await self.limiter.headers("failed_login", addr))
