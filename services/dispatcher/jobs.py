@@ -11,7 +11,8 @@ tests/dispatcher/test_arq_contract.py checks these assumptions against the insta
   instead of polling, with a fallback poll for lost messages, and refills a freed slot at once;
 - it starts jobs with one script (shared/lua/pickup.lua) that marks every job it takes in
   progress, instead of arq's WATCH/EXISTS/ZSCORE/MULTI per job;
-- it finishes a job with one pipeline without a transaction (arq: MULTI, an abort-set ZREM and
+- a started job leaves the queue's due range until it finishes, so pickups read no running
+  jobs; it finishes with one pipeline without a transaction (arq: MULTI, an abort-set ZREM and
   EXEC around the same two commands).
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 import orjson
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.utils import timestamp_ms
 from arq.worker import Worker, func
 from redis.asyncio import Redis
 
@@ -128,7 +130,7 @@ class JobWorker(Worker):
     async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
                          result_timeout_s: float | None, keep_result_forever: bool,
                          incr_score: int | None, keep_in_progress: float | None) -> None:
-        if result_data or incr_score or keep_in_progress is not None:
+        if result_data or keep_in_progress is not None:  # results and aborts: arq's own way
             await super().finish_job(job_id, finish, result_data, result_timeout_s,
                                      keep_result_forever, incr_score, keep_in_progress)
             return
@@ -136,7 +138,8 @@ class JobWorker(Worker):
             if finish:  # out of the queue first, so no worker picks a half-removed job
                 pipe.zrem(self.queue_name, job_id)
                 pipe.delete(in_progress_key(job_id), retry_key(job_id), job_key(job_id))
-            else:
+            else:  # to be run again: back in line (pickup.lua scored it out of the due range)
+                pipe.zadd(self.queue_name, {job_id: timestamp_ms() + (incr_score or 0)}, xx=True)
                 pipe.delete(in_progress_key(job_id))
             await pipe.execute()
 
