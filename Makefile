@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 ENGINES_STAMP := $(VENV)/.engines-installed
 
-.PHONY: run test bench lint install engines engines-debian openai-servers ci-setup clean
+.PHONY: run test bench chaos lint install engines engines-debian openai-servers ci-setup clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Faults under load with real processes (Redis killed, frozen, failed over; dispatchers killed).
+chaos: $(STAMP)
+	$(PY) -m bench.chaos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared services tests bench

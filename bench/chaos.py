@@ -94,6 +94,7 @@ async def produce(http: Any, cluster: Cluster, users: list[dict[str, str]], n: i
                 figures.acknowledged[int(body["ocs"]["data"]["task"]["id"])] = i % 2
                 break
             figures.refused[str(status)] = figures.refused.get(str(status), 0) + 1
+            figures.refusals.append((time.monotonic() - figures.t0, str(status)))
             if time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
@@ -117,12 +118,15 @@ def chaos_plan(topology: Standalone | Failover, cluster: Cluster,
 
     kill_and_replace(1.5)
     at(5.0)
+    figures.events.append((f"redis killed at {time.monotonic() - t0:.1f} s", ""))
     topology.crash(down_seconds=3.0)
     figures.returns.append(("redis back after kill -9" if isinstance(topology, Standalone)
                             else "new primary agreed", time.time()))
+    figures.events.append((f"redis back at {time.monotonic() - t0:.1f} s", ""))
     kill_and_replace(10.0)
     if isinstance(topology, Standalone):
         at(13.0)
+        figures.events.append((f"redis stopped at {time.monotonic() - t0:.1f} s", ""))
         topology.stall(LEASE_SECONDS * 1.5)
         figures.returns.append((f"SIGCONT after a {LEASE_SECONDS * 1.5:.1f} s stall",
                                 time.time()))
@@ -131,6 +135,7 @@ def chaos_plan(topology: Standalone | Failover, cluster: Cluster,
 
 async def scenario(topology: Standalone | Failover, root: Path, n: int, seed: int) -> Figures:
     figures = Figures(topology.name)
+    figures.t0 = time.monotonic()
     topology.start()
     cluster = Cluster(root, topology.env(), seed)
     settings = Settings.from_env(environ=cluster.env)
@@ -146,6 +151,7 @@ async def scenario(topology: Standalone | Failover, root: Path, n: int, seed: in
         timeout = aiohttp.ClientTimeout(total=10)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             reaper = asyncio.create_task(_reap(cluster))
+            figures.t0 = time.monotonic()
             await asyncio.gather(produce(http, cluster, users, n, figures),
                                  asyncio.to_thread(chaos_plan, topology, cluster, figures))
             await analyse(http, settings, cluster, users, figures, DRAIN_SECONDS)

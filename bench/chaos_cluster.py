@@ -17,6 +17,7 @@ from bench.procs import ROOT, stop, wait_http
 from services.embedded import free_port
 
 LEASE_SECONDS = 3.0
+DISPATCHER_READY = "ready with providers"
 
 
 class Cluster:
@@ -63,6 +64,12 @@ class Cluster:
             wait_http(port, "/healthz")
         for _ in range(3):
             self.dispatchers.append(self._dispatcher())
+        deadline = time.monotonic() + 60
+        logs = list(self.logs.glob("dispatcher-*.log"))
+        while sum(DISPATCHER_READY in p.read_text() for p in logs) < 3:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the dispatchers did not start")
+            time.sleep(0.1)  # readiness poll of processes this run started
 
     def _dispatcher(self) -> subprocess.Popen[bytes]:
         return self._spawn(f"dispatcher-{len(self.deaths) + len(self.dispatchers)}",

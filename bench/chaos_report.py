@@ -26,6 +26,10 @@ class Figures:
     acknowledged: dict[int, int] = field(default_factory=dict)
     """task id -> index of the user who scheduled it"""
     refused: dict[str, int] = field(default_factory=dict)
+    refusals: list[tuple[float, str]] = field(default_factory=list)
+    """(seconds since the load started, status) of each refused schedule"""
+    events: list[tuple[str, str]] = field(default_factory=list)
+    t0: float = 0.0
     given_up: int = 0
     """tasks never acknowledged before the load's deadline"""
     returns: list[tuple[str, float]] = field(default_factory=list)
@@ -123,6 +127,13 @@ def print_figures(f: Figures) -> None:
           f"{[code for _, code in f.self_exits]}")
     refused = ", ".join(f"{k}: {v}" for k, v in sorted(f.refused.items())) or "none"
     print(f"  schedule attempts refused (retried): {refused}; never acknowledged: {f.given_up}")
+    if f.refusals:
+        spans: dict[str, list[float]] = {}
+        for at, status in f.refusals:
+            spans.setdefault(status, []).append(at)
+        print("  refusals between " + "; ".join(
+            f"{s}: {min(v):.1f}-{max(v):.1f} s" for s, v in sorted(spans.items()))
+            + " (" + ", ".join(e for e, _ in f.events) + ")")
     for what, secs in f.recovery:
         shown = f"{secs:.2f} s" if secs is not None else "never"
         print(f"  {what}: first task completed after {shown}")
