@@ -18,7 +18,10 @@ set -euo pipefail
 SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/taskproc-stack.XXXXXX")}
 HTTP_PORT=${HTTP_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-export WORK HTTP_PORT
+# Short replies from the text model: checks.py runs one task of every engine type, and 256
+# tokens of a busy two-core machine take minutes; 32 still exercise the whole path.
+TASKPROC_ENGINES__LLM_MAX_TOKENS=${TASKPROC_ENGINES__LLM_MAX_TOKENS:-32}
+export WORK HTTP_PORT TASKPROC_ENGINES__LLM_MAX_TOKENS
 TOOL=${COMPOSE_LOCAL:-$SOURCE/../shared/tools/compose-local}
 [ -x "$TOOL/run.sh" ] || { echo "deploy/stack/run.sh: $TOOL/run.sh not found (set COMPOSE_LOCAL)"; exit 1; }
 CHECKOUT=$WORK/checkout
