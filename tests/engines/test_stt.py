@@ -17,6 +17,8 @@ from tests.engines.conftest import LIBRIVOX, RecordingContext, unavailable
 CLIP = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"
 # "and mister john dashwood had then leisure to consider how much there might be prudently
 #  in his power to do for them"
+ILL_DISPOSED = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav"
+# "he was not an ill disposed young man" (tiny.en heard "old-sposed")
 
 
 def _clip() -> Path:
@@ -51,6 +53,16 @@ async def test_transcribes_recorded_speech(make_provider: Callable[..., Provider
     text = (await provider.process({"input": file_id}, ctx))["output"].lower()
     assert all(w in text for w in words), text
     assert ctx.progress_values and ctx.progress_values[-1] > 0.8
+
+
+async def test_whisper_base_hears_ill_disposed(make_provider: Callable[..., Provider],
+                                              ctx: RecordingContext) -> None:
+    """The default model is Whisper base from its wheels, joined into model_dir."""
+    provider = make_provider(stt.faster_whisper)
+    assert "base" in provider.spec.name
+    _clip()
+    text = (await provider.process({"input": ctx.add_file(ILL_DISPOSED, "s.wav")}, ctx))["output"]
+    assert text.lower().replace("-", " ").strip(" .") == "he was not an ill disposed young man"
 
 
 async def test_whisper_reads_other_formats(make_provider: Callable[..., Provider],

