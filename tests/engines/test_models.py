@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatcher.provider import ProviderUnavailable
-from services.dispatcher.providers import models
+from services.dispatcher.engines import models
+from services.dispatcher.provider_interface import ProviderUnavailable
 from shared.settings_engines import EngineSettings
 from tests.engines.conftest import unavailable
 

