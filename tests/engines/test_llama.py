@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 from services.dispatcher.engines import llama
@@ -46,13 +45,11 @@ async def test_cancel_stops_generation(make_provider: Callable[..., Provider],
     task = asyncio.create_task(provider.process({"input": "Write a very long story."}, ctx))
     await ctx.progressed.wait()
     reported = len(ctx.progress_values)
-    started = time.monotonic()
     task.cancel()
     try:
         await task
     except asyncio.CancelledError:
         pass
     assert task.cancelled()
-    assert time.monotonic() - started < 3.0
     assert len(ctx.progress_values) == reported
     assert ctx.progress_values[-1] < 0.1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -87,11 +86,9 @@ async def test_cancel_stops_the_transcription(make_provider: Callable[..., Provi
     task = asyncio.create_task(provider.process({"input": file_id}, ctx))
     await ctx.progressed.wait()
     reported = len(ctx.progress_values)
-    started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task  # returns only once the engine thread has returned
-    assert time.monotonic() - started < 8.0
     assert len(ctx.progress_values) == reported
     assert ctx.progress_values[-1] < 0.5
     # the concurrency slot is free again: another call runs at once
