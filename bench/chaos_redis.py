@@ -64,12 +64,14 @@ class Standalone:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_ping(self.port)
 
-    def crash(self, down_seconds: float) -> None:
+    def crash(self, down_seconds: float) -> float:
+        """SIGKILL, wait, restart; returns when (time.time()) Redis answered again."""
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait()
         time.sleep(down_seconds)  # the outage itself
         self.start()
+        return time.time()
 
     def stall(self, seconds: float) -> None:
         assert self.proc is not None
@@ -92,7 +94,8 @@ class Failover:
     name = "Sentinel group (AOF): primary kill -9, failover"
 
     def __init__(self, root: Path) -> None:
-        self.group = SentinelGroup(root, appendonly=True)
+        # 3 s: a primary busy serving a full resync on two loaded cores is not taken for dead
+        self.group = SentinelGroup(root, appendonly=True, down_after_ms=3000)
 
     def env(self) -> dict[str, str]:
         return {"TASKPROC_REDIS_SENTINELS": json.dumps(self.group.sentinels),
@@ -105,18 +108,26 @@ class Failover:
     def start(self) -> None:
         self.group.start()
 
-    def crash(self, down_seconds: float) -> None:
+    def crash(self, down_seconds: float) -> float:
+        """SIGKILL the primary; returns when (time.time()) the sentinels agreed on the new one,
+        after the old one has rejoined and caught up."""
         old = self.group.procs[0]
         old_port, new_port = self.group.ports["primary"], self.group.ports["replica"]
         old.kill()
         old.wait()
         self.group._wait(lambda: self.group._agreed(new_port), timeout=30)
+        back = time.time()
         self.group.ports["primary"], self.group.ports["replica"] = new_port, old_port
         binary = find_server()
         assert binary is not None
         self.group.procs[0] = subprocess.Popen(  # rejoins; the sentinels make it a replica
             [binary, *self.group.server_args("replica")], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
+        # the run goes on once the old primary holds a full copy again (until then a second
+        # failover would promote its stale data)
+        self.group._wait(lambda: self.group.client(old_port).info("replication").get(
+            "master_link_status") == "up", timeout=60)
+        return back
 
     def stall(self, seconds: float) -> None:
         raise NotImplementedError

@@ -16,9 +16,10 @@ MASTER = "mymaster"
 class SentinelGroup:
     """Start everything with `start()`; `failover()` promotes the replica; `stop()` ends all."""
 
-    def __init__(self, root: Path, appendonly: bool = False) -> None:
+    def __init__(self, root: Path, appendonly: bool = False, down_after_ms: int = 1000) -> None:
         self.root = root
         self.appendonly = appendonly
+        self.down_after_ms = down_after_ms
         self.ports = {"primary": free_port(), "replica": free_port()}
         self.sentinel_ports = [free_port() for _ in range(3)]
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -41,7 +42,7 @@ class SentinelGroup:
             conf = self.root / f"sentinel-{port}.conf"
             conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {self.root}\n"
                             f"sentinel monitor {MASTER} 127.0.0.1 {primary} 2\n"
-                            f"sentinel down-after-milliseconds {MASTER} 1000\n"
+                            f"sentinel down-after-milliseconds {MASTER} {self.down_after_ms}\n"
                             f"sentinel failover-timeout {MASTER} 10000\n")
             self._spawn([str(conf), "--sentinel"])
         self._wait(lambda: all(self._sees_replica(p) for p in self.sentinel_ports))
