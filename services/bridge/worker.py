@@ -47,6 +47,7 @@ class Bridge:
         self.held: dict[int, asyncio.Task[None]] = {}
         self.registered: set[str] = set()
         self.ready = False
+        self.started_ready = False
         self.started = time.time()
 
     # -- pulling ------------------------------------------------------------------------------
@@ -122,6 +123,8 @@ class Bridge:
                 await self.relay.run(held)
         except asyncio.CancelledError:
             raise
+        except (RedisError, OSError) as exc:  # an outage: the hold stays, it is adopted after
+            log.info("relaying Nextcloud task %s paused by a Redis outage (%s)", nc_id, exc)
         except Exception:  # the hold stays in Redis; its lease runs out and it is adopted
             log.exception("relaying Nextcloud task %s failed; it will be retried", nc_id)
         finally:
@@ -136,7 +139,9 @@ class Bridge:
             try:
                 await self._leases_once()
             except (RedisError, OSError) as exc:
-                log.warning("bridge leases: Redis unavailable (%s)", exc)
+                if self.ready:  # one line per outage; /readyz says not ready meanwhile
+                    log.warning("Redis unavailable (%s); the bridge waits for it", exc)
+                self.ready = False
             await asyncio.sleep(every)
 
     async def _leases_once(self) -> None:
@@ -153,7 +158,9 @@ class Bridge:
         await self.state.publish_status({
             "seen": time.time(), "started": self.started, "held": len(self.held),
             "serving": len(self.registered), "upstream": self.bs.nextcloud_url})
-        self.ready = True
+        if not self.ready and self.started_ready:
+            log.info("Redis reachable again; the bridge resumes")
+        self.ready = self.started_ready = True
 
     # -- providers ----------------------------------------------------------------------------
 

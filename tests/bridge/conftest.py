@@ -5,6 +5,7 @@ bridge processes under test). Every process is started for real and killed at te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -98,6 +99,14 @@ async def _drain(proc: asyncio.subprocess.Process) -> None:
 
 @pytest.fixture
 async def cluster(settings: Settings, tmp_path: Path, redis: Redis) -> AsyncIterator[Cluster]:
+    async with running_cluster(settings, tmp_path, redis) as c:
+        yield c
+
+
+@contextlib.asynccontextmanager
+async def running_cluster(settings: Settings, tmp_path: Path,
+                          redis: Redis) -> AsyncIterator[Cluster]:
+    """The upstream and a local dispatcher on `settings.redis_url`; no bridge yet."""
     up_port = free_port()
     env = dict(os.environ, PYTHONPATH=ROOT, TASKPROC_REDIS_URL=settings.redis_url,
                TASKPROC_TASKTYPES_CACHE_SECONDS="0", TASKPROC_DISPATCHER_METRICS_PORT="-1",
