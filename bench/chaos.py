@@ -137,11 +137,11 @@ def chaos_plan(topology: Standalone | Failover, cluster: Cluster,
 async def scenario(topology: Standalone | Failover, root: Path, n: int, seed: int) -> Figures:
     figures = Figures(topology.name)
     figures.t0 = time.monotonic()
-    topology.start()
     cluster = Cluster(root, topology.env(), seed)
-    settings = Settings.from_env(environ=cluster.env)
     watch_task: asyncio.Task[None] | None = None
-    try:
+    try:  # whatever fails, the finally stops every process started so far
+        topology.start()
+        settings = Settings.from_env(environ=cluster.env)
         redis = connect(settings)
         users = [await _user(redis, settings, uid) for uid in ("alice", "bob")]
         await redis.aclose()
