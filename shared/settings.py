@@ -15,18 +15,20 @@ import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from shared.clientaddr import ForwardedHeader, parse_networks
 from shared.settings_bridge import BridgeSettings
 from shared.settings_engines import EngineSettings
 from shared.settings_openai import OpenAISettings
@@ -53,6 +55,12 @@ class RateLimitSettings(BaseModel):
     get_task_user: str = ""
     get_task_guest: str = ""
     failed_login: str = "10/1 minute"
+    """Failed logins per client address AND login name: a stranger's guesses lock only their
+    own address out of that one account, never every user."""
+    failed_login_address: str = "100/1 minute"
+    """Failed logins per client address over all login names (password spraying)."""
+    schedule_exapp: str = "200/2 minutes"
+    """The ExApp consumer schedule route, per ExApp and acting user."""
     fail_open: bool = True
     """When Redis errors in the limiter, let the request through (True) or refuse it."""
 
@@ -84,6 +92,11 @@ class Settings(BaseSettings):
     dispatcher_metrics_port: int = 9100
 
     guests: bool = False
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """IPs/CIDRs of the routers in front (JSON list or comma list in the environment); only
+    their forwarding header is believed for the client address. Empty: trust nobody."""
+    forwarded_header: ForwardedHeader = "x-forwarded-for"
+    """Which header the trusted proxies maintain: `x-forwarded-for` or RFC 7239 `forwarded`."""
     version: str = "33.0.0"
     """The Nextcloud version this server presents in capabilities and status."""
     max_body_bytes: int = 10 * 1024 * 1024
@@ -124,6 +137,18 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        """A JSON list or a comma list; every entry must parse (a typo fails at start)."""
+        if isinstance(value, str):
+            value = (json.loads(value) if value.strip().startswith("[")
+                     else [v for v in value.split(",") if v.strip()])
+        if isinstance(value, list):
+            parse_networks(str(v) for v in value)
+            return [str(v).strip() for v in value]
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
