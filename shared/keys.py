@@ -15,6 +15,7 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:leases                         ZSET    every running task, score = lease expiry (ms)
     {p}:leases:swept                   STRING  when the lease sweep last ran (ms; stall check)
     {p}:queue                          ZSET    the dispatchers' job queue (dispatcher/jobs.py)
+    {p}:hooks                          ZSET    the job queue of webhook deliveries
     {p}:chan:wake                      PUBSUB  dispatchers wake on it after an enqueue
     {p}:chan:ready                     PUBSUB  a task became claimable by an external provider
     {p}:chan:task                      PUBSUB  task events (cancel, finished): "{id} {status}"
@@ -55,6 +56,7 @@ class Keys:
         self.leases = f"{prefix}:leases"
         self.leases_swept = f"{prefix}:leases:swept"
         self.queue = f"{prefix}:queue"
+        self.hooks_queue = f"{prefix}:hooks"
         self.chan_wake = f"{prefix}:chan:wake"
         self.chan_ready = f"{prefix}:chan:ready"
         self.chan_task = f"{prefix}:chan:task"

@@ -57,7 +57,7 @@ class Scripts:
     def __init__(self, redis: Redis, keys: Keys, hooks_queue: str | None = None) -> None:
         prelude = "\n".join(source(n) for n in PRELUDE)
         self.keys = keys
-        self.fixed = [keys.leases, keys.tasks_updated, keys.queue, hooks_queue or keys.queue,
+        self.fixed = [keys.leases, keys.tasks_updated, keys.queue, hooks_queue or keys.hooks_queue,
                       keys.files_unreferenced]
         self._scripts: dict[str, AsyncScript] = {
             n: redis.register_script(prelude + "\n" + source(n)) for n in NAMES}

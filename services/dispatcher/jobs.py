@@ -40,6 +40,8 @@ from shared.store import TaskStore
 ARQ_VERSION = "0.28.0"
 """The arq release this module was written against (pinned in pyproject.toml)."""
 RUN_TASK, FIRE_WEBHOOK = "run_task", "fire_webhook"
+Deliver = Callable[[int, int], Awaitable[None]]
+"""(task id, attempt from 1) -> None; raises arq's Retry to be tried again later."""
 RunTask = Callable[[int, int, str | None, float | None], Awaitable[None]]
 """(task id, generation, task type or None for older jobs, enqueue time in unix seconds)."""
 
@@ -178,6 +180,21 @@ def task_worker(settings: Settings, redis: Redis, store: TaskStore, run_task: Ru
         handle_signals=handle_signals, job_completion_wait=int(settings.shutdown_grace_seconds),
         health_check_interval=10, health_check_key=f"{store.keys.p}:health:{worker_id}",
         on_startup=on_startup, fallback_poll=settings.dispatcher_fallback_poll)
+
+
+def hook_worker(settings: Settings, redis: Redis, store: TaskStore,
+                deliver: Deliver) -> JobWorker:
+    """The worker of webhook deliveries: their own queue (`{p}:hooks`) and concurrency, so a
+    slow receiver never holds a task slot; arq retries a delivery that raised Retry."""
+    async def hook(ctx: dict[str, Any], task_id: int) -> None:
+        await deliver(task_id, int(ctx.get("job_try") or 1))
+    return JobWorker(
+        functions=[func(hook, name=FIRE_WEBHOOK, max_tries=settings.webhook_max_attempts)],
+        redis_pool=redis, scripts=store.scripts, queue_name=store.keys.hooks_queue,
+        max_jobs=settings.webhook_concurrency, job_timeout=settings.webhook_timeout_seconds + 5,
+        keep_result=0, retry_jobs=True, handle_signals=False, job_completion_wait=1,
+        health_check_interval=3600, health_check_key=f"{store.keys.hooks_queue}:health",
+        fallback_poll=settings.dispatcher_fallback_poll)
 
 
 async def rescue_orphans(store: TaskStore, local_types: list[str], before_ms: int) -> list[int]:

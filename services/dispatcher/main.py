@@ -20,7 +20,7 @@ from services.dispatcher.dispatcher import Dispatcher
 from services.dispatcher.health import HealthServer, HealthState
 from services.dispatcher.provider_interface import Provider
 from services.dispatcher.supervisor import supervise
-from services.dispatcher.webhooks import fire_webhook
+from services.dispatcher.webhooks import fire_webhook, webhook_session
 from shared.housekeeping import delete_old_tasks
 from shared.metrics import Metrics
 from shared.pubsub import listen_forever
@@ -52,16 +52,21 @@ class DispatcherProcess:
         self.worker = jobs.task_worker(
             settings, self.redis, self.dispatcher.store, self.dispatcher.run_task,
             worker_id=self.dispatcher.worker_id, on_startup=self._startup,
-            webhook=self._webhook, handle_signals=handle_signals)
+            handle_signals=handle_signals)
+        self.hooks = jobs.hook_worker(settings, self.redis, self.dispatcher.store, self._webhook)
+        self.hooks_run: asyncio.Task[None] | None = None
         self.health = HealthServer(
             HealthState(self.metrics, self.dispatcher.stores, lambda: self.worker.stopping,
                         lambda: self.outage.down),
             settings.host, settings.dispatcher_metrics_port)
 
-    async def _webhook(self, task_id: int) -> None:
+    async def _webhook(self, task_id: int, attempt: int) -> None:
         assert self.session is not None
+        s = self.settings
         await fire_webhook(self.dispatcher.store, self.session, task_id,
-                           self.settings.webhook_timeout_seconds)
+                           timeout=s.webhook_timeout_seconds,
+                           allow_networks=s.webhook_allow_networks, attempt=attempt,
+                           max_attempts=s.webhook_max_attempts)
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
         """The worker's startup hook; it runs again each time the supervisor restarts the worker
@@ -69,12 +74,15 @@ class DispatcherProcess:
         if not self.loops and (moved := await migrate_task_keys(self.redis,
                                                                 self.dispatcher.keys)):
             log.info("renamed %d task keys to the hash-tagged layout", moved)
+        if self.hooks_run is None:  # once: the supervisor runs this hook again after outages
+            self.session = webhook_session(self.settings.webhook_allow_networks,
+                                           self.settings.webhook_concurrency)
+            self.hooks_run = asyncio.create_task(self.hooks.async_run())
         ttl = self.settings.provider_heartbeat_seconds * 3
         for provider in self.dispatcher.providers.values():
             await self.dispatcher.registry.register(provider.spec, ttl)
         if self.loops:
             return
-        self.session = aiohttp.ClientSession()
         ready = asyncio.Event()
         self.loops = [asyncio.create_task(self._listen(ready)),
                       self._every(self.settings.provider_heartbeat_seconds, self._heartbeat),
@@ -110,6 +118,7 @@ class DispatcherProcess:
             ready.set()
             self.health.state.listening = True
             self.worker.wake()  # catch up on anything queued while disconnected
+            self.hooks.wake()
 
         def lost(exc: BaseException) -> None:
             self.health.state.listening = False
@@ -121,6 +130,7 @@ class DispatcherProcess:
     def _on_message(self, channel: str, data: str) -> None:
         if channel == self.dispatcher.keys.chan_wake:
             self.worker.wake()
+            self.hooks.wake()
             return
         task_id, _, status = data.partition(" ")
         if status == "STATUS_CANCELLED":
@@ -164,6 +174,20 @@ class DispatcherProcess:
         while await self.dispatcher.files.store.purge(batch) == batch:
             pass
 
+    async def _stop_hooks(self) -> None:
+        """Stop the webhook worker; a delivery cut off here is tried again by a live one."""
+        run = self.hooks_run
+        if run is None:
+            return
+        self.hooks.stop_polling()
+        for t in [t for t in self.hooks.tasks.values() if not t.done()]:
+            t.cancel()
+        await asyncio.wait({run}, timeout=5)
+        if not run.done():
+            run.cancel()
+        with contextlib.suppress(BaseException):
+            await run
+
     async def _stop_loops(self) -> None:
         for t in self.loops:
             t.cancel()
@@ -206,6 +230,7 @@ class DispatcherProcess:
         if finishing:
             await asyncio.wait(finishing, timeout=5)
         await self.health.stop()
+        await self._stop_hooks()
         await self._stop_loops()
         with contextlib.suppress(Exception):
             await self.redis.delete(self.worker.health_check_key)

@@ -6,8 +6,6 @@ import asyncio
 import os
 from typing import Any
 
-from aiohttp import web
-
 from shared.tasks import Status
 from tests.support.ocs import V2, scheduled_id
 from tests.support.providers import (
@@ -147,46 +145,3 @@ async def test_cancelled_scheduled_task_never_starts(api: Any, make_user: Any,
     await wait_for_status(redis, keys, tid2, Status.SUCCESSFUL)
     assert echo.seen == [tid2]  # jobs run in order: the cancelled one was skipped
     assert (await get_task(api, alice, tid))["status"] == "STATUS_CANCELLED"
-
-
-async def test_webhook_fires_on_success_and_cancel(aiohttp_server: Any, api: Any,
-                                                   make_user: Any, dispatcher: Any,
-                                                   redis: Any, keys: Any) -> None:
-    calls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-
-    async def hook(request: web.Request) -> web.Response:
-        await calls.put((request.method, await request.json()))
-        return web.Response(text="ok")
-    app = web.Application()
-    app.router.add_route("*", "/hook", hook)
-    server = await aiohttp_server(app)
-    url = str(server.make_url("/hook"))
-    await dispatcher(EchoProvider())
-    alice = await make_user("alice")
-    tid = await scheduled_id(api, alice, webhookUri=url, webhookMethod="HTTP:POST")
-    method, body = await asyncio.wait_for(calls.get(), 10)
-    assert method == "POST" and body["task"]["id"] == tid
-    assert body["task"]["status"] == "STATUS_SUCCESSFUL"
-    assert body["task"]["output"] == {"output": "HI"}
-
-
-async def test_webhook_on_cancel_of_scheduled_task(aiohttp_server: Any, api: Any,
-                                                   make_user: Any, dispatcher: Any,
-                                                   redis: Any, keys: Any) -> None:
-    calls: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def hook(request: web.Request) -> web.Response:
-        await calls.put(await request.json())
-        return web.Response()
-    app = web.Application()
-    app.router.add_put("/hook", hook)
-    server = await aiohttp_server(app)
-    gate = GateProvider()
-    await dispatcher(gate)
-    alice = await make_user("alice")
-    tid = await scheduled_id(api, alice, webhookUri=str(server.make_url("/hook")),
-                         webhookMethod="HTTP:PUT")
-    await asyncio.wait_for(gate.started.get(), 10)
-    await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
-    body = await asyncio.wait_for(calls.get(), 10)
-    assert body["task"]["status"] == "STATUS_CANCELLED"
