@@ -19,40 +19,16 @@ write; this is the small careful walk instead.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Literal
 
 from aiohttp import web
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-ForwardedHeader = Literal["x-forwarded-for", "forwarded"]
+from shared.netaddr import ForwardedHeader, IPAddress, parse_address, parse_networks
+
 CLIENT_ADDRESS = web.RequestKey("client_address", str)
 MAX_HOPS = 32
 """Forwarding entries looked at, at most (a longer header is a client's invention anyway)."""
 MAX_TOKEN = 64
-
-
-def parse_networks(entries: Iterable[str]) -> list[IPNetwork]:
-    """IPs and CIDRs (`10.0.0.0/8`, `2001:db8::/32`, `127.0.0.1`); ValueError on a bad one."""
-    return [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
-
-
-def parse_address(token: str) -> IPAddress | None:
-    """An address as proxies write it: `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]:443`, `::1`."""
-    t = token.strip().strip('"')
-    if t.startswith("["):
-        t = t[1:].partition("]")[0]
-    elif t.count(":") == 1:
-        t = t.partition(":")[0]
-    try:
-        addr = ipaddress.ip_address(t)
-    except ValueError:
-        return None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
-    return addr
 
 
 class ClientAddressResolver:

@@ -28,7 +28,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
-from shared.clientaddr import ForwardedHeader, parse_networks
+from shared.netaddr import ForwardedHeader, parse_networks
 from shared.settings_bridge import BridgeSettings
 from shared.settings_engines import EngineSettings
 from shared.settings_openai import OpenAISettings
@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     lease_seconds: float = 5.0
     max_attempts: int = 3
     dispatcher_concurrency: int = 8
+    task_timeout_seconds: float = 3600.0
+    """A local provider still working on one task after this long is stopped; the task fails."""
     dispatcher_fallback_poll: float = 1.0
     shutdown_grace_seconds: float = 20.0
     provider_preferences: dict[str, str] = Field(default_factory=dict)

@@ -41,4 +41,6 @@ class EngineSettings(BaseModel):
     """espeak-ng voices offered in the `voice` enum; the first is the default."""
 
     summary_sentences: int = Field(default=3, ge=1)
+    summary_max_chars: int = Field(default=1_000_000, ge=1)
+    """Longest text the summary, headline and topics engines accept (longer: a clear failure)."""
     topics_count: int = Field(default=5, ge=1)

@@ -34,6 +34,7 @@ from shared.validation import OUTPUT_INVALID_MESSAGE, output_file_ids, validate_
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "The provider failed to process the task"
+TIMED_OUT = "The task took too long and was stopped"
 INVALID_OUTPUT = "The provider returned an invalid result"
 
 
@@ -88,7 +89,10 @@ class Dispatcher:
         keeper = asyncio.create_task(self._keep_lease(task.id, token, work))
         try:  # the lease is kept until the outcome is stored (Redis may be away meanwhile)
             try:
-                await asyncio.wait({work})
+                await asyncio.wait({work}, timeout=self.settings.task_timeout_seconds)
+                if not work.done():
+                    await self._time_out(provider, task, token, work)
+                    return
             except asyncio.CancelledError:  # the worker is shutting down: hand the task back
                 work.cancel()
                 with contextlib.suppress(BaseException):
@@ -122,6 +126,20 @@ class Dispatcher:
                     log.warning("task %s: Redis unreachable while storing its outcome (%r); "
                                 "retrying", task_id, exc, extra={"task_id": task_id})
                 await asyncio.sleep(backoff.next())
+
+    async def _time_out(self, provider: Provider, task: Task, token: str,
+                        work: asyncio.Task[Any]) -> None:
+        """Stop a provider past `task_timeout_seconds` (threads see the cancel through their
+        stop event, subprocesses are killed) and fail the task."""
+        work.cancel()
+        with contextlib.suppress(BaseException):
+            await work
+        limit = self.settings.task_timeout_seconds
+        log.warning("task %s: stopped after %.0f s in %s", task.id, limit, provider.spec.id,
+                    extra={"task_id": task.id})
+        await self.store.result(task.id, output=None, error_message=f"timed out after {limit} s",
+                                user_message=TIMED_OUT, token=token)
+        self._count(task, provider, "timed_out")
 
     async def _keep_lease(self, task_id: int, token: str, work: asyncio.Task[Any]) -> None:
         """Renew the lease every quarter of its length (until cancelled); stop the work if it is

@@ -26,7 +26,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from arq import Retry
 
-from shared.clientaddr import IPAddress, IPNetwork, parse_networks
+from shared.netaddr import IPAddress, IPNetwork, parse_networks
 from shared.store import TaskStore
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -55,3 +56,41 @@ async def test_empty_input_is_a_user_error(make_provider: Callable[..., Provider
     with pytest.raises(ProviderError) as err:
         await provider.process({"input": "  "}, ctx)
     assert err.value.user_message
+
+
+def _long_text(sentences: int) -> str:
+    words = [f"{a}{b}" for a in ("alpha", "beta", "gamma", "delta", "omega", "sigma")
+             for b in ("ne", "ro", "ta", "li", "mo", "su", "va")]
+    return " ".join(" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(10)).capitalize()
+                    + "." for i in range(sentences))
+
+
+async def test_summary_of_a_long_text_is_ranked_block_by_block(
+        make_provider: Callable[..., Provider], ctx: RecordingContext) -> None:
+    text = _long_text(1_000)
+    provider = make_provider(summary.sumy_summary)
+    out = (await provider.process({"input": text}, ctx))["output"]
+    picked = [s for s in out.split(". ") if s.strip()]
+    assert len(picked) == 3 and all(s.rstrip(".") in text for s in picked)
+    assert ctx.progress_values  # one report per block
+
+
+async def test_cancel_stops_the_summary_thread(make_provider: Callable[..., Provider],
+                                               ctx: RecordingContext) -> None:
+    """Ranking 40,000 sentences takes minutes; the cancel returns once the thread has stopped
+    at the next block boundary, so no CPU work goes on after it."""
+    provider = make_provider(summary.sumy_summary, summary_max_chars=10_000_000)
+    work = asyncio.ensure_future(provider.process({"input": _long_text(40_000)}, ctx))
+    await asyncio.wait_for(ctx.progressed.wait(), 120)
+    work.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(work, 60)
+    assert provider.engine._sem._value == 1  # type: ignore[attr-defined]
+
+
+async def test_summary_input_over_the_cap_is_refused(make_provider: Callable[..., Provider],
+                                                     ctx: RecordingContext) -> None:
+    provider = make_provider(summary.sumy_summary, summary_max_chars=100)
+    with pytest.raises(ProviderError) as err:
+        await provider.process({"input": "word " * 50}, ctx)
+    assert err.value.user_message == "The text is too long: at most 100 characters."
