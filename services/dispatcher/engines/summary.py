@@ -40,6 +40,25 @@ SUMMARY, HEADLINE, TOPICS = ("core:text2text:summary", "core:text2text:headline"
                              "core:text2text:topics")
 BLOCK = 100
 """Sentences TextRank ranks together; longer texts are ranked block by block."""
+PIECE = 2000
+"""Characters pysbd segments at once: its abbreviation pass rescans the whole string for each
+abbreviation it meets, so one call over a long paragraph is quadratic too."""
+_CUT = re.compile(r"[.!?]\s+(?=\S)")
+
+
+def pieces(text: str, size: int = PIECE) -> list[str]:
+    """`text` in lines, and lines longer than `size` cut after a sentence end near the limit
+    (else at a space; else hard), so pysbd sees short strings and rarely a cut sentence."""
+    out: list[str] = []
+    for line in text.splitlines():
+        while len(line) > size:
+            ends = [m.end() for m in _CUT.finditer(line, 0, size)]
+            cut = ends[-1] if ends else (line.rfind(" ", 0, size) + 1 or size)
+            out.append(line[:cut])
+            line = line[cut:]
+        if line.strip():
+            out.append(line)
+    return out
 
 
 def _offline_tokenizer() -> Any:
@@ -55,7 +74,8 @@ def _offline_tokenizer() -> Any:
             self._wt = treebank()
 
         def to_sentences(self, paragraph: str) -> tuple[str, ...]:
-            return tuple(s.strip() for s in self._seg.segment(paragraph) if s.strip())
+            return tuple(s.strip() for piece in pieces(paragraph)
+                         for s in self._seg.segment(piece) if s.strip())
 
         def to_words(self, sentence: str) -> tuple[str, ...]:
             return tuple(w for w in self._wt.tokenize(sentence) if base._is_word(w))
