@@ -14,7 +14,7 @@ from shared.http import wire
 from shared.http.context import SETTINGS, services_ctx
 from shared.http.metrics import instrument
 from shared.http.routes import OCS_PREFIXES, Access, Route, add_routes
-from shared.http.security import ocs_middleware
+from shared.http.security import gateway_middlewares
 from shared.settings import Settings
 
 # (method, path under /taskprocessing, handler). Seed aliases are marked.
@@ -39,7 +39,8 @@ CLOUD_ROUTES: list[Route] = [
 def create_app(settings: Settings,
                extra_routes: list[Route] | None = None) -> web.Application:
     """Build the api application (routes of later issues arrive through `extra_routes`)."""
-    app = web.Application(middlewares=[ocs_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=gateway_middlewares(settings),
+                          client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(ready_ctx)

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from shared.errors import BadRequest, NotFound, PreconditionFailed
 from shared.http import ocs
-from shared.http.auth import client_address, task_owner
+from shared.http.auth import task_owner
+from shared.http.clientaddr import client_address
 from shared.http.context import SERVICES
 from shared.http.params import params, path_id
 from shared.http.security import principal

@@ -14,7 +14,7 @@ from shared.http import wire
 from shared.http.context import SETTINGS, services_ctx
 from shared.http.metrics import instrument
 from shared.http.routes import Access, Route, add_routes
-from shared.http.security import ocs_middleware
+from shared.http.security import gateway_middlewares
 from shared.settings import Settings
 
 _USER_FILE = r"/tasks/{taskId}/file/{fileId}"
@@ -38,7 +38,8 @@ FILE_ROUTES: list[Route] = [
 
 def create_fileproxy_app(settings: Settings) -> web.Application:
     """Build the fileproxy application (the `fileproxy` role; tests reuse it)."""
-    app = web.Application(middlewares=[ocs_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=gateway_middlewares(settings),
+                          client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(services_ctx)
     add_routes(app, FILE_ROUTES)

@@ -1,7 +1,13 @@
 """Who is calling: HTTP Basic with an app password, a Bearer token, or AppAPI headers.
 
-Failed logins are counted per client address with the `limits` library; past the cap the
-caller gets 429 until the window frees, like Nextcloud's brute-force throttle.
+Failed logins are counted with the `limits` library per client address AND login name
+(`failed_login`) and per client address alone (`failed_login_address`, against spraying many
+names); past a cap that caller gets 429 with Retry-After until the window frees, like
+Nextcloud's brute-force throttle. A stranger's guesses never lock anyone else out: another
+address, or the same address with another login, is counted apart. The client address is the
+one `shared.http.clientaddr` resolved (trusted proxies only).
+
+Wrong credentials are a 401, never a silent fallback to guest.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shared.accounts import ExAppStore, UserStore
-from shared.errors import LoginFailed, TooManyRequests
+from shared.errors import LoginFailed
+from shared.http.clientaddr import client_address
 from shared.http.ratelimit import RateLimiter
 from shared.tasks import Owner
 
@@ -34,8 +41,17 @@ class Principal:
 GUEST = Principal(user_id=None)
 
 
-def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+__all__ = ["GUEST", "Authenticator", "Principal", "client_address", "login_failed",
+           "task_owner"]
+MAX_LOGIN = 64
+"""Characters of a claimed login name used in the throttle's key."""
+LOGIN_FAILED = web.RequestKey("login_failed", bool)
+"""Set when the request carried credentials that did not sign in."""
+
+
+def login_failed(request: web.Request) -> bool:
+    """Wrong credentials were given: such a request is never served as a guest."""
+    return request.get(LOGIN_FAILED, False)
 
 
 def task_owner(who: Principal, request: web.Request) -> Owner:
@@ -94,12 +110,10 @@ class Authenticator:
         self.cache = _Cache(cache_seconds)
 
     async def authenticate(self, request: web.Request) -> Principal | None:
-        """Raises web-free errors: TooManyRequests when throttled, LoginFailed for Basic
-        credentials that do not sign in; returns None if anonymous.
-
-        Wrong credentials count as a failed login; wrong Bearer or AppAPI credentials are then
-        treated as anonymous, as Nextcloud does.
-        """
+        """None when no credentials were given, or wrong Bearer or AppAPI ones (Nextcloud
+        treats those as anonymous; `login_failed(request)` then tells the guest check).
+        Raises TooManyRequests when throttled and LoginFailed for Basic credentials that do
+        not sign in. Every wrong credential counts as a failed login."""
         key = tuple(request.headers.get(h, "") for h in _CREDENTIAL_HEADERS)
         if not any(key):
             return None
@@ -114,35 +128,42 @@ class Authenticator:
     async def _authenticate(self, request: web.Request) -> Principal | None:
         h = request.headers
         if "AUTHORIZATION-APP-API" in h or "EX-APP-ID" in h:
-            return await self._checked(request, self._app_api(request))
+            return await self._checked(request, "app:" + h.get("EX-APP-ID", ""),
+                                       self._app_api(request))
         auth = h.get("Authorization", "")
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "basic":
             decoded = _b64(value.strip())
             if decoded is None or ":" not in decoded:
-                return None  # Nextcloud treats an undecodable Basic header as no credentials
-            principal = await self._checked(request, self._basic(decoded))
+                request[LOGIN_FAILED] = True  # Nextcloud: no credentials; never a guest here
+                return None
+            principal = await self._checked(request, "user:" + decoded.partition(":")[0],
+                                            self._basic(decoded))
             if principal is None:
                 raise LoginFailed()
             return principal
         if scheme.lower() == "bearer" and value.strip():
-            return await self._checked(request, self._bearer(value.strip()))
+            return await self._checked(request, "bearer", self._bearer(value.strip()))
         return None
 
-    async def _checked(self, request: web.Request, attempt: object) -> Principal | None:
+    async def _checked(self, request: web.Request, login: str,
+                       attempt: object) -> Principal | None:
         addr = client_address(request)
-        try:
-            allowed = await self.limiter.test("failed_login", addr)
-        except BaseException:  # Redis away (the request becomes a 503): drop the attempt too
-            await _close(attempt)
-            raise
-        if not allowed:
-            await _close(attempt)
-            raise TooManyRequests("Reached maximum delay",
-                                  headers=await self.limiter.headers("failed_login", addr))
+        caps = (("failed_login", f"{addr} {login[:MAX_LOGIN]}"), ("failed_login_address", addr))
+        for name, ident in caps:
+            try:
+                allowed = await self.limiter.test(name, ident)
+            except BaseException:  # Redis away (the request becomes a 503): drop the attempt too
+                await _close(attempt)
+                raise
+            if not allowed:
+                await _close(attempt)
+                raise await self.limiter.refusal(name, ident, "Reached maximum delay")
         principal = await attempt  # type: ignore[misc]
         if principal is None:
-            await self.limiter.hit("failed_login", addr)
+            for name, ident in caps:
+                await self.limiter.hit(name, ident)
+            request[LOGIN_FAILED] = True
         return principal  # type: ignore[no-any-return]
 
     async def _basic(self, decoded: str) -> Principal | None:

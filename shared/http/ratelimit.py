@@ -81,7 +81,14 @@ class RateLimiter:
         allowed = await self.hit(name, ident)
         headers = await self.headers(name, ident)
         if not allowed:
-            retry = max(1, int(headers.get("X-RateLimit-Reset", "1")))
-            raise TooManyRequests("Too many requests", headers=headers | {
-                "Retry-After": str(retry)})
+            raise _refusal(headers, "Too many requests")
         return headers
+
+    async def refusal(self, name: str, ident: str, message: str) -> TooManyRequests:
+        """The 429 for a caller already past cap `name`, with Retry-After."""
+        return _refusal(await self.headers(name, ident), message)
+
+
+def _refusal(headers: dict[str, str], message: str) -> TooManyRequests:
+    retry = max(1, int(headers.get("X-RateLimit-Reset", "1")))
+    return TooManyRequests(message, headers=headers | {"Retry-After": str(retry)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from shared.errors import (
     AppAPIAuthFailed,
@@ -20,14 +21,24 @@ from shared.errors import (
     OCSError,
 )
 from shared.http import ocs
-from shared.http.auth import GUEST, Principal
+from shared.http.auth import GUEST, Principal, login_failed
+from shared.http.clientaddr import ClientAddressResolver, client_address_middleware
 from shared.http.context import SERVICES
+from shared.http.guard import quiet_parser_errors
 from shared.http.params import PARAMS, read_params
 from shared.http.routes import Access, Handler, Route, rule_of
 from shared.redis import REDIS_DOWN
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+def gateway_middlewares(settings: Settings) -> list[Middleware]:
+    """The middlewares of both HTTP roles, outermost first: client address, then OCS."""
+    quiet_parser_errors()
+    resolver = ClientAddressResolver(settings.trusted_proxies, settings.forwarded_header)
+    return [client_address_middleware(resolver), ocs_middleware]
 
 
 def principal(request: web.Request) -> Principal:
@@ -42,7 +53,8 @@ def _check(request: web.Request, rule: Route, who: Principal | None) -> Principa
             raise ExAppRequired() if level is Access.EXAPP else AppAPIAuthFailed()
         return who
     if who is None:
-        if level is Access.PUBLIC or (level is Access.GUEST_OK and settings.guests):
+        guest_ok = level is Access.GUEST_OK and settings.guests and not login_failed(request)
+        if level is Access.PUBLIC or guest_ok:
             who = GUEST
         else:
             raise NotLoggedIn()

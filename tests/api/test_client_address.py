@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from shared.clientaddr import ClientAddressResolver, client_address, client_address_middleware
+from shared.http.clientaddr import ClientAddressResolver, client_address, client_address_middleware
 from shared.settings import Settings
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from shared.netaddr import ForwardedHeader, IPAddress, parse_address, parse_networks
 
@@ -75,9 +76,7 @@ def client_address(request: web.Request) -> str:
     return request.get(CLIENT_ADDRESS) or request.remote or "unknown"
 
 
-def client_address_middleware(resolver: ClientAddressResolver) -> Callable[
-        [web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]],
-        Awaitable[web.StreamResponse]]:
+def client_address_middleware(resolver: ClientAddressResolver) -> Middleware:
     """Resolve the client address once per request, before anything uses it."""
     @web.middleware
     async def middleware(request: web.Request, handler: Callable[
