@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     task_max_age_seconds: int = 60 * 60 * 24 * 30 * 4
     housekeeping_interval_seconds: float = 3600.0
     webhook_timeout_seconds: float = 30.0
+    webhook_concurrency: int = 4
+    """Webhook deliveries in flight per dispatcher (their own queue: never a task slot)."""
+    webhook_max_attempts: int = 5
+    """Deliveries that failed with a network error, timeout, 429 or 5xx are retried with
+    exponential backoff (1, 2, 4, … s) up to this many attempts in all."""
+    webhook_allow_networks: list[str] = Field(default_factory=list)
+    """CIDRs a webhook may reach although they are not public (loopback, private, link-local
+    and other special ranges are refused otherwise)."""
 
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     engines: EngineSettings = Field(default_factory=EngineSettings)
