@@ -51,7 +51,7 @@ LOGIN_FAILED = web.RequestKey("login_failed", bool)
 
 def login_failed(request: web.Request) -> bool:
     """Wrong credentials were given: such a request is never served as a guest."""
-    return request.get(LOGIN_FAILED, False)
+    return bool(request.get(LOGIN_FAILED, False))
 
 
 def task_owner(who: Principal, request: web.Request) -> Owner:
