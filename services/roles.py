@@ -13,6 +13,7 @@ from aiohttp import web
 from services.api.app import create_app
 from services.listen import CannotListen, bind
 from shared import logs
+from shared.http.serve import server_options
 from shared.settings import Settings
 
 log = logging.getLogger("taskproc")
@@ -26,7 +27,7 @@ def _serve(app: web.Application, settings: Settings, port: int, setting: str) ->
         print(f"taskproc: {exc}", file=sys.stderr, flush=True)
         return 1
     web.run_app(app, sock=sock, shutdown_timeout=settings.shutdown_grace_seconds, print=None,
-                access_log=None)
+                access_log=None, **server_options(settings))
     return 0
 
 

@@ -13,6 +13,8 @@ always has the store, removes them within seconds. No deleted file's bytes stay 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import mimetypes
 import os
@@ -41,6 +43,15 @@ class FileTooLarge(OCSError):
     """413: an upload passed the size cap; nothing was stored."""
 
     status = 413
+
+
+class InsufficientStorage(OCSError):
+    """507: the file store's disk (or quota) is full; nothing was stored."""
+
+    status = 507
+
+
+NO_SPACE = "Not enough storage space on the server to store the file"
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,11 @@ class FileStore:
             file_id = int(await self.redis.incr(self.keys.file_seq))
             dest = self.path(file_id)
             await asyncio.to_thread(_move, tmp, dest)
+        except OSError as exc:
+            await asyncio.to_thread(_discard, fh, tmp)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(NO_SPACE) from exc
+            raise
         except BaseException:
             await asyncio.to_thread(_discard, fh, tmp)
             raise
@@ -274,5 +290,6 @@ def _unlink(path: Path) -> bool:
 
 def _discard(fh: IO[bytes], tmp: Path) -> None:
     if not fh.closed:
-        fh.close()
+        with contextlib.suppress(OSError):  # closing flushes, which fails on a full disk too
+            fh.close()
     tmp.unlink(missing_ok=True)

@@ -84,6 +84,9 @@ class Keys:
     def user_tasks(self, user_id: str) -> str:
         return f"{self.p}:tasks:user:{user_id}"
 
+    def user_live(self, user_id: str) -> str:
+        return f"{self.p}:user:{user_id}:live"
+
     def scheduled(self, task_type: str) -> str:
         return f"{self.p}:tasks:scheduled:{task_type}"
 

@@ -59,6 +59,10 @@ class Metrics:
                                "Requests being handled now", registry=r)
         self.rate_limited = Counter("taskproc_rate_limit_refusals",
                                     "Requests refused by a rate limit (429)", ["route"], registry=r)
+        self.schedule_refused = Counter(
+            "taskproc_schedule_refused", "Schedules refused for capacity: queue_full (the "
+            "type's queue is past max_queue_depth, 503) or live_tasks (429)", ["reason"],
+            registry=r)
         self.queue_depth = Gauge("taskproc_queue_depth", "Scheduled tasks waiting", ["type"],
                                  registry=r)
         self.queue_oldest = Gauge("taskproc_queue_oldest_waiting_seconds",

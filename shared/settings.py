@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     version: str = "33.0.0"
     """The Nextcloud version this server presents in capabilities and status."""
     max_body_bytes: int = 10 * 1024 * 1024
+    header_timeout_seconds: float = 60.0
+    """A connection must complete a request's headers within this long after it opens or
+    after its previous answer (slowloris); it is also the idle keep-alive time."""
+    body_timeout_seconds: float = 60.0
+    """A JSON/form body must arrive within this long; an upload may pause no longer (408)."""
     """Largest JSON/form body the api accepts (file uploads go to the fileproxy)."""
     tasktypes_cache_seconds: float = 1.0
     auth_cache_seconds: float = 5.0
@@ -108,6 +113,15 @@ class Settings(BaseSettings):
     files_dir: Path = Path("var/files")
     max_upload_bytes: int = 2 * 1024 * 1024 * 1024 + 1024 * 1024
     upload_ttl_seconds: int = 24 * 3600
+
+    max_queue_depth: int = 10_000
+    """Scheduled tasks of one type past which /schedule answers 503 with Retry-After (0: off)."""
+    queue_full_retry_seconds: int = 30
+    max_live_tasks_per_user: int = 1_000
+    """Scheduled or running tasks one user may have at once (429 past it; 0: off)."""
+    max_listed_tasks: int = 1_000
+    """GET /tasks and /tasks/app/{appId} answer at most this many, the newest (`limit` and
+    `offset` query parameters page through them)."""
 
     lease_seconds: float = 5.0
     max_attempts: int = 3

@@ -2,7 +2,8 @@
 `ExAppRequired`.
 
 An ExApp acts as the user named in its AppAPI credentials, or without a user (tasks without
-owner, no file inputs). Schedule has no rate limit here, as in Nextcloud.
+owner, no file inputs). Unlike Nextcloud, schedule is rate limited here too
+(`schedule_exapp`, per ExApp and acting user), so one ExApp cannot flood the queue.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from services.api import tasks
 from shared.errors import Unauthorized
+from shared.http.context import SERVICES
 from shared.http.routes import Access, Route
 from shared.http.security import principal
 
@@ -22,8 +24,11 @@ async def tasktypes(request: web.Request) -> web.StreamResponse:
 
 
 async def schedule(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    headers = await request.app[SERVICES].limiter.enforce(
+        "schedule_exapp", f"{who.app_id or ''} {who.user_id or ''}")
     try:
-        return await tasks.schedule_unlimited(request)
+        return await tasks.schedule_unlimited(request, headers)
     except Unauthorized as exc:
         if principal(request).user_id is None:
             raise Unauthorized(NO_USER_FILES) from exc

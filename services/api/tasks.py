@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.api import admission
 from shared.errors import BadRequest, NotFound, PreconditionFailed
 from shared.http import ocs
 from shared.http.auth import task_owner
@@ -19,7 +20,6 @@ from shared.tasks import Owner, OwnerKind
 from shared.validation import input_file_ids, validate_input
 
 MAX_CUSTOM_ID = 255
-WEBHOOK_METHODS = ("HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE")
 
 
 def task_id(request: web.Request, name: str = "id") -> int:
@@ -79,23 +79,26 @@ async def schedule_unlimited(request: web.Request,
     custom_id = _opt_str(p, "customId") or ""
     if len(custom_id) > MAX_CUSTOM_ID:
         raise BadRequest(f"customId must be at most {MAX_CUSTOM_ID} characters")
+    webhook_uri, webhook_method = admission.webhook_fields(p)
+    admission.check_fields(app_id, webhook_uri, webhook_method)
     snap = await svc.registry.snapshot()
     tt, spec = snap.task_type(task_type), snap.preferred(task_type)
     if tt is None or spec is None:
         raise PreconditionFailed("The given provider is not available")
+    await admission.check_capacity(request, task_type, who.user_id)
     inputs = validate_input(tt, spec, p.get("input"))
     file_ids = input_file_ids(tt, spec, inputs)
     await svc.files.check_access(file_ids, who.user_id)
     owner = task_owner(who, request)
     task = await svc.tasks.schedule(
         task_type=task_type, user_id=who.user_id, app_id=app_id, custom_id=custom_id,
-        inputs=inputs, webhook_uri=_opt_str(p, "webhookUri"),
-        webhook_method=_opt_str(p, "webhookMethod"),
+        inputs=inputs, webhook_uri=webhook_uri, webhook_method=webhook_method,
         include_watermark=_bool(p, "includeWatermark", True),
         expected_runtime=spec.expected_runtime, file_ids=file_ids,
         guest=owner.who if owner.kind is OwnerKind.GUEST else None,
         exapp=owner.who if owner.kind is OwnerKind.EXAPP else None,
         external=spec.kind == "exapp")
+    await admission.admitted(request, who.user_id, task.id)
     return _ok(request, {"task": task.to_json(just_scheduled=True)}, headers)
 
 

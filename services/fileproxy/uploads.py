@@ -16,18 +16,22 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from shared.errors import BadRequest, NotFound, NotLoggedIn
 from shared.filestore import FileRecord, FileTooLarge
 from shared.http import ocs
 from shared.http.context import SERVICES
+from shared.http.guard import idle_limited, safe_name
 from shared.http.params import params, path_id
 from shared.http.security import principal
 
 CHUNK = 256 * 1024
 NAME_HEADER = "X-File-Name"
 """Raw-body uploads: the file's name, percent-encoded (or Content-Disposition's filename)."""
-INTERRUPTED = (HttpProcessingError, ConnectionError, EOFError)
+INTERRUPTED = (ConnectionError, EOFError)
+BROKEN = (HttpProcessingError, RequestPayloadError, ValueError)
+"""aiohttp's errors for a body that does not decode or a multipart it cannot parse."""
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
@@ -37,11 +41,14 @@ async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 
 async def _file_part(request: web.Request) -> BodyPartReader:
     """The multipart field `file`; other fields are read past without being kept."""
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name == "file":
-            return part
-        await part.release()
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                return part
+            await part.release()
+    except BROKEN as exc:
+        raise BadRequest("Malformed multipart body") from exc
     raise BadRequest("Bad request")
 
 
@@ -66,20 +73,23 @@ async def _store(request: web.Request, *, owner: str, origin: str,
     cap = svc.settings.max_upload_bytes
     if request.content_type.startswith("multipart/"):
         part = await _file_part(request)
-        chunks, name, mime = _part_chunks(part), part.filename or "", part.headers.get(
+        chunks, name, mime = _part_chunks(part), safe_name(part.filename or ""), part.headers.get(
             "Content-Type")
     elif raw_ok and request.body_exists:
         if (request.content_length or 0) > cap:
             raise FileTooLarge(f"The file is larger than {cap} bytes")
-        chunks, name = request.content.iter_chunked(CHUNK), _raw_name(request)
+        chunks, name = request.content.iter_chunked(CHUNK), safe_name(_raw_name(request))
         mime = request.headers.get("Content-Type")
     else:
         raise BadRequest("Bad request")
     try:
-        return await svc.files.put_stream(chunks, owner=owner, name=name or _generated_name(),
-                                          origin=origin, max_bytes=cap, mime=mime)
+        return await svc.files.put_stream(
+            idle_limited(chunks, svc.settings.body_timeout_seconds), owner=owner,
+            name=name or _generated_name(), origin=origin, max_bytes=cap, mime=mime)
     except INTERRUPTED as exc:
         raise BadRequest("The upload was interrupted") from exc
+    except BROKEN as exc:
+        raise BadRequest("The upload could not be decoded") from exc
 
 
 async def provider_upload(request: web.Request) -> web.Response:

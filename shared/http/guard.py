@@ -62,7 +62,7 @@ def check_declared(request: web.Request, cap: int) -> None:
         raise UnsupportedEncoding(f"Unsupported Content-Encoding: {encoding[:40]}")
     length = request.content_length
     if length is not None and length > cap:
-        raise PayloadTooLarge(f"Request body too large (at most {cap} bytes)")
+        raise PayloadTooLarge(f"The request body is larger than {cap} bytes")
 
 
 def safe_name(name: str) -> str:

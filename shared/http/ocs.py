@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -69,6 +70,29 @@ def plain_json(status: int, message: str) -> web.Response:
                         content_type="application/json", charset="utf-8")
 
 
+_NAME_START = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+               "\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+               "\U00010000-\U000effff")
+_NAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry, even escaped: replaced by U+FFFD."""
+
+
+def xml_text(v: str) -> str:
+    return escape(_NOT_XML.sub("\ufffd", v))
+
+
+def _tag(k: Any) -> tuple[str, str]:
+    """(element name, attributes): Nextcloud's key when it is an XML name without a colon,
+    `element` for numeric keys (as Nextcloud), else `element key="…"` so nothing is lost."""
+    key = str(k)
+    if _NAME.fullmatch(key):
+        return key, ""
+    if isinstance(k, int) or key.isdigit():
+        return "element", ""
+    return "element", f' key="{xml_text(key).replace(chr(34), "&quot;")}"'
+
+
 def _xml_scalar(v: Any) -> str:
     if v is None or v is False:
         return ""
@@ -76,7 +100,7 @@ def _xml_scalar(v: Any) -> str:
         return "1"
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return str(int(v))  # PHP writes 1.0 as "1"
-    return escape(str(v))
+    return xml_text(str(v))
 
 
 def _xml(value: Any, depth: int) -> str:
@@ -85,18 +109,18 @@ def _xml(value: Any, depth: int) -> str:
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):
-        items = (("element", v) for v in value)
+        items = ((0, v) for v in value)
     else:
         return _xml_scalar(value)
     parts = []
     for k, v in items:
-        tag = str(k) if str(k)[:1].isalpha() else "element"
+        tag, attrs = _tag(k)
         if isinstance(v, (dict, list)) and v:
-            parts.append(f"{pad}<{tag}>\n{_xml(v, depth + 1)}{pad}</{tag}>\n")
+            parts.append(f"{pad}<{tag}{attrs}>\n{_xml(v, depth + 1)}{pad}</{tag}>\n")
         elif isinstance(v, (dict, list)) or v is None:
-            parts.append(f"{pad}<{tag}/>\n")
+            parts.append(f"{pad}<{tag}{attrs}/>\n")
         else:
-            parts.append(f"{pad}<{tag}>{_xml_scalar(v)}</{tag}>\n")
+            parts.append(f"{pad}<{tag}{attrs}>{_xml_scalar(v)}</{tag}>\n")
     return "".join(parts)
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from shared.errors import BadRequest
 from shared.http import ocs
+from shared.http.guard import read_body
 
 PARAMS = web.RequestKey("params", dict)
 
@@ -30,12 +31,14 @@ def params(request: web.Request) -> dict[str, Any]:
     return request[PARAMS]
 
 
-async def read_params(request: web.Request) -> dict[str, Any]:
-    """Query, then form or JSON body on top, as Nextcloud merges them (any method)."""
+async def read_params(request: web.Request, timeout: float = 60.0) -> dict[str, Any]:
+    """Query, then form or JSON body on top, as Nextcloud merges them (any method).
+
+    The body must arrive within `timeout` seconds (408) and decode (400)."""
     merged = ocs.query_params(request.query)
     ctype = request.content_type
     if request.can_read_body and not ctype.startswith("multipart/"):
-        body = await request.read()
+        body = await read_body(request, timeout)
         if body and ctype == "application/json":
             try:
                 data = orjson.loads(body)

@@ -24,7 +24,7 @@ from shared.http import ocs
 from shared.http.auth import GUEST, Principal, login_failed
 from shared.http.clientaddr import ClientAddressResolver, client_address_middleware
 from shared.http.context import SERVICES
-from shared.http.guard import quiet_parser_errors
+from shared.http.guard import MULTIPART_OVERHEAD, check_declared, quiet_parser_errors
 from shared.http.params import PARAMS, read_params
 from shared.http.routes import Access, Handler, Route, rule_of
 from shared.redis import REDIS_DOWN
@@ -72,6 +72,18 @@ def _challenge(request: web.Request) -> str:
     return ('DummyBasic' if xhr else 'Basic') + ' realm="Authorisation Required"'
 
 
+async def _prepare(request: web.Request) -> None:
+    """Refuse a body by its headers, authenticate, check access, read the parameters."""
+    rule = rule_of(request)
+    settings = request.app[SERVICES].settings
+    check_declared(request, settings.max_body_bytes if rule.body
+                   else settings.max_upload_bytes + MULTIPART_OVERHEAD)
+    who = await request.app[SERVICES].auth.authenticate(request)
+    request[PRINCIPAL] = _check(request, rule, who)
+    request[PARAMS] = (await read_params(request, settings.body_timeout_seconds) if rule.body
+                       else ocs.query_params(request.query))
+
+
 @web.middleware
 async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate, check access, parse parameters; render errors as Nextcloud does."""
@@ -84,11 +96,7 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
                               ocs_code=998)
         raise request.match_info.http_exception
     try:
-        who = await request.app[SERVICES].auth.authenticate(request)
-        rule = rule_of(request)
-        request[PRINCIPAL] = _check(request, rule, who)
-        request[PARAMS] = (await read_params(request) if rule.body
-                           else ocs.query_params(request.query))
+        await _prepare(request)
         return await handler(request)
     except OCSError as exc:
         return ocs.render(request, exc.status, {"message": exc.message}, headers=exc.headers,
@@ -110,8 +118,8 @@ async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return ocs.plain_json(412, "ExApp required")
     except web.HTTPRequestEntityTooLarge:
         return ocs.render(request, 413, {"message": "Request body too large"})
-    except web.HTTPException:
-        raise
+    except (web.HTTPException, ConnectionResetError):
+        raise  # a client that went away gets no answer (aiohttp logs it at debug level)
     except Exception as exc:
         return _server_side(request, exc)
 
