@@ -8,7 +8,7 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
 
     {p}:task:seq                       STRING  last task id (INCR)
     {p}:task:{<id>}                    HASH    one task (fields: shared.tasks.TaskField)
-    {p}:tasks:user:{uid}               ZSET    task ids of a user, score = scheduledAt
+    {p}:tasks:user:{uid}               ZSET    task ids of a user, score = id (schedule order)
     {p}:tasks:updated                  ZSET    every task id, score = lastUpdated (cleanup)
     {p}:tasks:scheduled:{type}         ZSET    scheduled tasks of a type, score = order (ms)
     {p}:tasks:running:{type}           ZSET    running tasks of a type, score = lease expiry (ms)

@@ -123,16 +123,33 @@ class TaskStore:
         return task if task is not None and owner.owns(task) else None
 
     async def list_for_user(self, user_id: str, *, task_type: str | None = None,
-                            custom_id: str | None = None,
-                            app_id: str | None = None) -> list[Task]:
-        ids = await self.redis.zrange(self.keys.user_tasks(user_id), 0, -1)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for i in ids:
-                pipe.hgetall(self.keys.task(i.decode()))
-            rows = await pipe.execute()
+                            custom_id: str | None = None, app_id: str | None = None,
+                            limit: int = 1000, offset: int = 0,
+                            batch: int = 200) -> list[Task]:
+        """The user's tasks that match, oldest first: the newest `limit` of them after
+        skipping the newest `offset`. Reads `batch` tasks at a time, newest first, so memory
+        stays bounded by `limit + batch` whatever the user has stored."""
+        key, skipped, start = self.keys.user_tasks(user_id), 0, 0
+        found: list[Task] = []
         wanted = {"type": task_type, "custom_id": custom_id, "app_id": app_id}
-        return [t for t in (Task.from_redis(r) for r in rows if r)
-                if all(v is None or getattr(t, k) == v for k, v in wanted.items())]
+        while len(found) < limit:
+            ids = await self.redis.zrevrange(key, start, start + batch - 1)
+            if not ids:
+                break
+            start += len(ids)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in ids:
+                    pipe.hgetall(self.keys.task(i.decode()))
+                rows = await pipe.execute()
+            for task in (Task.from_redis(r) for r in rows if r):
+                if not all(v is None or getattr(task, k) == v for k, v in wanted.items()):
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                elif len(found) < limit:
+                    found.append(task)
+        found.reverse()
+        return found
 
     async def cancel(self, task_id: int, owner: Owner) -> Task | None:
         """Cancel if scheduled or running; the task as it is now, None if not the caller's."""

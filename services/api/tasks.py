@@ -140,16 +140,35 @@ async def cancel_task(request: web.Request) -> web.Response:
     return _ok(request, {"task": task.to_json()})
 
 
+def _page(request: web.Request) -> tuple[int, int]:
+    """`limit` (at most, and by default, max_listed_tasks) and `offset`, both extensions:
+    Nextcloud answers every task; here a list is the newest tasks up to the cap."""
+    p, cap = params(request), request.app[SERVICES].settings.max_listed_tasks
+    out = {"limit": cap, "offset": 0}
+    for name in out:
+        raw = p.get(name)
+        if raw is None or raw == "":
+            continue
+        if not str(raw).isdigit():
+            raise BadRequest(f'Parameter "{name}" must be a non-negative integer')
+        out[name] = int(str(raw))
+    return min(out["limit"], cap), out["offset"]
+
+
 async def list_tasks(request: web.Request) -> web.Response:
     p, who = params(request), principal(request)
+    limit, offset = _page(request)
     tasks = await request.app[SERVICES].tasks.list_for_user(
-        who.user_id or "", task_type=_opt_str(p, "taskType"), custom_id=_opt_str(p, "customId"))
+        who.user_id or "", task_type=_opt_str(p, "taskType"), custom_id=_opt_str(p, "customId"),
+        limit=limit, offset=offset)
     return _ok(request, {"tasks": [t.to_json() for t in tasks]})
 
 
 async def list_app_tasks(request: web.Request) -> web.Response:
     p, who = params(request), principal(request)
+    limit, offset = _page(request)
     tasks = await request.app[SERVICES].tasks.list_for_user(
-        who.user_id or "", app_id=request.match_info["appId"], custom_id=_opt_str(p, "customId"))
+        who.user_id or "", app_id=request.match_info["appId"], custom_id=_opt_str(p, "customId"),
+        limit=limit, offset=offset)
     return _ok(request, {"tasks": [t.to_json() for t in tasks]})
 

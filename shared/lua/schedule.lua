@@ -17,7 +17,8 @@ local f = {'id', id, 'type', ttype, 'status', 'STATUS_SCHEDULED', 'scheduledAt',
   'lastUpdated', s, 'completionExpectedAt', s + tonumber(ARGV[3]), 'attempt', 0, 'gen', 1}
 for i = 6, #ARGV do table.insert(f, ARGV[i]) end
 redis.call('HSET', k, unpack(f))
-if KEYS[7] ~= '' then redis.call('ZADD', KEYS[7], s, id) end
+-- scored by id: schedule order without ties, so a listing can read the newest first
+if KEYS[7] ~= '' then redis.call('ZADD', KEYS[7], id, id) end
 link_files(K.files(id), ARGV[4])
 redis.call('ZADD', UPDATED, s, id)
 redis.call('ZADD', K.scheduled(ttype), now, id)
