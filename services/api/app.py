@@ -7,6 +7,7 @@ from aiohttp import web
 from services.api import cloud, tasks
 from services.api.appapi import APPAPI_ROUTES
 from services.api.consumer import CONSUMER_ROUTES
+from services.api.docs import DOC_ROUTES
 from services.api.provider_routes import PROVIDER_ROUTES
 from services.api.queue import QUEUE_ROUTES
 from services.api.ready import ready_ctx
@@ -46,6 +47,7 @@ def create_app(settings: Settings,
     app.cleanup_ctx.append(ready_ctx)
     add_routes(app, TASKPROCESSING_ROUTES + (extra_routes or []))
     add_routes(app, CLOUD_ROUTES + APPAPI_ROUTES, OCS_PREFIXES)
+    add_routes(app, DOC_ROUTES, ("",))
     instrument(app, "api")
     wire.install(app)
     return app
