@@ -10,7 +10,7 @@ import pytest
 from services.api.app import create_app
 from shared.registry import ProviderRegistry
 from shared.settings import RateLimitSettings, Settings
-from tests.conftest import basic
+from tests.support.ocs import basic
 from tests.support.providers import EchoProvider
 
 V2 = "/ocs/v2.php/taskprocessing"

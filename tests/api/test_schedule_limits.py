@@ -11,7 +11,7 @@ import pytest
 from services.api.app import create_app
 from shared.registry import ProviderRegistry
 from shared.settings import Settings
-from tests.exapps.conftest import V2
+from tests.support.ocs import V2
 from tests.support.providers import EchoProvider
 
 

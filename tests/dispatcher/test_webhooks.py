@@ -15,9 +15,8 @@ from aiohttp import web
 
 from shared.settings import Settings
 from shared.tasks import Status
-from tests.conftest import wait_for_status
 from tests.support.providers import EchoProvider, GateProvider
-from tests.support.waits import until
+from tests.support.waits import until, wait_for_status
 
 V2 = "/ocs/v2.php/taskprocessing"
 LOOPBACK = ["127.0.0.0/8"]

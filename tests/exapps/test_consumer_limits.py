@@ -7,7 +7,7 @@ from typing import Any
 from services.api.app import create_app
 from shared.registry import ProviderRegistry
 from shared.settings import RateLimitSettings, Settings
-from tests.exapps.conftest import V2
+from tests.support.ocs import V2
 from tests.support.providers import EchoProvider
 
 

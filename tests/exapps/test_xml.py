@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from shared.http.ocs import to_xml
-from tests.exapps.conftest import REGISTER, provider_payload
+from tests.support.ocs import REGISTER, provider_payload
 
 V2 = "/ocs/v2.php/taskprocessing"
 NASTY = "a b<&>\"'/\x01\x1f\x7f é\ufffe"

@@ -15,7 +15,7 @@ import pytest
 
 from services.fileproxy.app import create_fileproxy_app
 from shared.settings import Settings
-from tests.files.conftest import V2
+from tests.support.ocs import V2
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from shared.accounts import ExAppStore, UserStore
 from shared.keys import Keys
 from shared.registry import ProviderRegistry
 from shared.settings import RateLimitSettings, Settings
-from tests.conftest import basic
 from tests.support.exapp_auth import exapp_headers
+from tests.support.ocs import basic
 from tests.support.providers import EchoProvider
 
 try:
