@@ -184,13 +184,25 @@ class FileStore:
                 "id": r.id, "owner": r.owner, "size": r.size, "sha256": r.sha256,
                 "mime": r.mime, "name": r.name, "created": r.created, "origin": r.origin})
             pipe.zadd(self.keys.files_unreferenced, {str(r.id): time.time() + self.ttl})
+            if r.owner:
+                pipe.incrby(self.keys.user_bytes(r.owner), r.size)
             await pipe.execute()
+
+    async def used_bytes(self, owner: str) -> int:
+        """Bytes of the files `owner` has stored (their uploads)."""
+        return max(0, int(await self.redis.get(self.keys.user_bytes(owner)) or 0))
 
     async def delete(self, file_ids: list[int]) -> None:
         """Remove records now; bytes now where this process sees them, else by `purge()`."""
         if not file_ids:
             return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for fid in file_ids:
+                pipe.hmget(self.keys.file(fid), ["owner", "size"])
+            owned = [(o.decode(), int(n)) for o, n in await pipe.execute() if o and n]
         async with self.redis.pipeline(transaction=True) as pipe:
+            for owner, size in owned:
+                pipe.decrby(self.keys.user_bytes(owner), size)
             for fid in file_ids:
                 pipe.delete(self.keys.file(fid))
                 pipe.zrem(self.keys.files_unreferenced, str(fid))

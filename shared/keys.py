@@ -9,6 +9,8 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:task:seq                       STRING  last task id (INCR)
     {p}:task:{<id>}                    HASH    one task (fields: shared.tasks.TaskField)
     {p}:tasks:user:{uid}               ZSET    task ids of a user, score = id (schedule order)
+    {p}:user:{uid}:live                SET     ids of a user's tasks counted as live (admission)
+    {p}:user:{uid}:bytes               STRING  bytes of the files a user owns (upload quota)
     {p}:tasks:updated                  ZSET    every task id, score = lastUpdated (cleanup)
     {p}:tasks:scheduled:{type}         ZSET    scheduled tasks of a type, score = order (ms)
     {p}:tasks:running:{type}           ZSET    running tasks of a type, score = lease expiry (ms)
@@ -86,6 +88,9 @@ class Keys:
 
     def user_live(self, user_id: str) -> str:
         return f"{self.p}:user:{user_id}:live"
+
+    def user_bytes(self, user_id: str) -> str:
+        return f"{self.p}:user:{user_id}:bytes"
 
     def scheduled(self, task_type: str) -> str:
         return f"{self.p}:tasks:scheduled:{task_type}"

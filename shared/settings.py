@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     """Scheduled tasks of one type past which /schedule answers 503 with Retry-After (0: off)."""
     queue_full_retry_seconds: int = 30
     max_live_tasks_per_user: int = 1_000
+    max_user_bytes: int = 20 * 1024 * 1024 * 1024
+    """Bytes of uploads one user may have stored at once (507 past it; 0: off)."""
     """Scheduled or running tasks one user may have at once (429 past it; 0: off)."""
     max_listed_tasks: int = 1_000
     """GET /tasks and /tasks/app/{appId} answer at most this many, the newest (`limit` and

@@ -19,7 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from shared.errors import BadRequest, NotFound, NotLoggedIn
-from shared.filestore import FileRecord, FileTooLarge
+from shared.filestore import FileRecord, FileTooLarge, InsufficientStorage
 from shared.http import ocs
 from shared.http.context import SERVICES
 from shared.http.guard import idle_limited, safe_name
@@ -27,6 +27,7 @@ from shared.http.params import params, path_id
 from shared.http.security import principal
 
 CHUNK = 256 * 1024
+QUOTA = "The upload would exceed your storage quota"
 NAME_HEADER = "X-File-Name"
 """Raw-body uploads: the file's name, percent-encoded (or Content-Disposition's filename)."""
 INTERRUPTED = (ConnectionError, EOFError)
@@ -70,7 +71,11 @@ def _generated_name() -> str:
 async def _store(request: web.Request, *, owner: str, origin: str,
                  raw_ok: bool) -> FileRecord:
     svc = request.app[SERVICES]
-    cap = svc.settings.max_upload_bytes
+    cap = quota = svc.settings.max_upload_bytes
+    if owner and svc.settings.max_user_bytes > 0:
+        quota = svc.settings.max_user_bytes - await svc.files.used_bytes(owner)
+        if quota <= 0 or (request.content_length or 0) > quota:
+            raise InsufficientStorage(QUOTA)
     if request.content_type.startswith("multipart/"):
         part = await _file_part(request)
         chunks, name, mime = _part_chunks(part), safe_name(part.filename or ""), part.headers.get(
@@ -85,7 +90,11 @@ async def _store(request: web.Request, *, owner: str, origin: str,
     try:
         return await svc.files.put_stream(
             idle_limited(chunks, svc.settings.body_timeout_seconds), owner=owner,
-            name=name or _generated_name(), origin=origin, max_bytes=cap, mime=mime)
+            name=name or _generated_name(), origin=origin, max_bytes=min(cap, quota), mime=mime)
+    except FileTooLarge as exc:
+        if quota < cap:
+            raise InsufficientStorage(QUOTA) from exc
+        raise
     except INTERRUPTED as exc:
         raise BadRequest("The upload was interrupted") from exc
     except BROKEN as exc:
