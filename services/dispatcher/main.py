@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from redis.exceptions import RedisError
 
 from services.dispatcher import jobs
 from services.dispatcher.dispatcher import Dispatcher
@@ -77,7 +78,7 @@ class DispatcherProcess:
         if self.hooks_run is None:  # once: the supervisor runs this hook again after outages
             self.session = webhook_session(self.settings.webhook_allow_networks,
                                            self.settings.webhook_concurrency)
-            self.hooks_run = asyncio.create_task(self.hooks.async_run())
+            self.hooks_run = asyncio.create_task(self._run_hooks())
         ttl = self.settings.provider_heartbeat_seconds * 3
         for provider in self.dispatcher.providers.values():
             await self.dispatcher.registry.register(provider.spec, ttl)
@@ -173,6 +174,19 @@ class DispatcherProcess:
         """Bytes of files deleted by a process without the store (the api): remove them."""
         while await self.dispatcher.files.store.purge(batch) == batch:
             pass
+
+    async def _run_hooks(self) -> None:
+        """The webhook worker, started again after a Redis outage (with backoff) until stopped;
+        deliveries it had taken are retried by arq once their in-progress marker lapses."""
+        delay = 0.5
+        while True:
+            try:
+                await self.hooks.async_run()
+                return
+            except (ConnectionError, OSError, RedisError) as exc:
+                log.warning("webhook worker lost Redis (%r); again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _stop_hooks(self) -> None:
         """Stop the webhook worker; a delivery cut off here is tried again by a live one."""
