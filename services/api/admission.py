@@ -13,6 +13,8 @@ has finished or gone, so it never drifts; concurrent schedules may overshoot it 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ from shared.errors import BadRequest, OCSError, TooManyRequests
 from shared.http.context import SERVICES
 from shared.http.metrics import METRICS
 
+log = logging.getLogger(__name__)
 MAX_APP_ID = 32
 MAX_WEBHOOK_URI = 4000
 MAX_WEBHOOK_METHOD = 64
@@ -89,12 +92,25 @@ async def live_tasks(request: web.Request, user_id: str) -> int:
     return len(ids) - len(done)
 
 
-async def admitted(request: web.Request, user_id: str | None, task_id: int) -> None:
-    """Count a newly scheduled task as live for its user."""
+_PENDING: set[asyncio.Future[Any]] = set()
+
+
+def admitted(request: web.Request, user_id: str | None, task_id: int) -> None:
+    """Count a newly scheduled task as live for its user, without delaying the answer (the
+    dispatcher may already be running the task)."""
     if user_id is None or request.app[SERVICES].settings.max_live_tasks_per_user <= 0:
         return
     svc = request.app[SERVICES]
-    await svc.redis.sadd(svc.keys.user_live(user_id), str(task_id))  # type: ignore[misc]
+    write = asyncio.ensure_future(svc.redis.sadd(  # type: ignore[arg-type]
+        svc.keys.user_live(user_id), str(task_id)))
+    _PENDING.add(write)
+    write.add_done_callback(_done)
+
+
+def _done(write: asyncio.Future[Any]) -> None:
+    _PENDING.discard(write)
+    if not write.cancelled() and write.exception() is not None:
+        log.warning("could not count a live task: %r", write.exception())
 
 
 def _refused(request: web.Request, reason: str) -> None:

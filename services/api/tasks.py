@@ -98,7 +98,7 @@ async def schedule_unlimited(request: web.Request,
         guest=owner.who if owner.kind is OwnerKind.GUEST else None,
         exapp=owner.who if owner.kind is OwnerKind.EXAPP else None,
         external=spec.kind == "exapp")
-    await admission.admitted(request, who.user_id, task.id)
+    admission.admitted(request, who.user_id, task.id)
     return _ok(request, {"task": task.to_json(just_scheduled=True)}, headers)
 
 
