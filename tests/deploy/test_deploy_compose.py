@@ -207,3 +207,5 @@ def test_router_has_a_fixed_address_outside_the_dynamic_range(prod: dict[str, An
     router = ipaddress.ip_address(prod["router"]["networks"]["default"]["ipv4_address"])
     assert dynamic.subnet_of(subnet)  # type: ignore[arg-type]
     assert router in subnet and router not in dynamic
+    for role in TASKPROC:  # the services trust the router's X-Forwarded-For, and only its
+        assert prod[role]["environment"]["TASKPROC_TRUSTED_PROXIES"] == str(router)
