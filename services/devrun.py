@@ -92,6 +92,7 @@ class DevServer:
         self.forwarder: asyncio.Task[None] | None = None
         self.stop = asyncio.Event()
         self.stage: Stage | None = None
+        self.died = False
 
     async def start(self, demo_user: str) -> str:
         """Start every part; the banner text once all are up."""
@@ -151,8 +152,11 @@ class DevServer:
                 ready.set_result(True)
         if not ready.done():
             ready.set_result(False)
-        else:
-            self.stop.set()  # the dispatcher went away while we run: stop the rest too
+        elif not self.stop.is_set():  # it went away on its own while we run: stop the rest too
+            code = await self.dispatcher.wait()
+            log.error("the dispatcher exited with %s; stopping taskproc run", code)
+            self.died = True
+            self.stop.set()
 
     async def close(self) -> None:
         runfile.remove(self.var)
@@ -187,7 +191,7 @@ async def _serve(settings: Settings, var: Path, sock: socket.socket, demo_user: 
             return 0  # stopped while starting
         print(starting.result(), flush=True)
         await stopping
-        return 1 if server.dispatcher and server.dispatcher.returncode else 0
+        return 1 if server.died else 0
     finally:
         log.info("stopping: dispatcher, api, embedded Redis")
         await server.close()

@@ -220,3 +220,54 @@ async def test_a_left_over_run_json_or_data_is_an_error_not_the_default_redis(
     given = runfile.source({"REDIS_URL": "redis://:secret@10.0.0.5:6380/2"}, tmp_path / "var")
     assert given.line == "taskproc: Redis redis://:****@10.0.0.5:6380/2 (from REDIS_URL)"
     assert given.overrides == {}
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc), to check later that they are gone."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_ctrl_c_while_starting_stops_what_had_started(start_run: object) -> None:
+    run: Run = await start_run()  # type: ignore[operator]
+    assert run.proc.stdout is not None
+    async with asyncio.timeout(60):  # the embedded Redis is up, the dispatcher is starting
+        while b"starting the dispatcher" not in (line := await run.proc.stdout.readline()):
+            assert line, "exited before starting the dispatcher"
+    started = children(run.proc.pid)
+    assert started  # the embedded Redis at least
+    os.killpg(run.proc.pid, signal.SIGINT)
+    async with asyncio.timeout(60):
+        assert await run.proc.wait() == 0
+    rest = await run.rest()
+    assert "Traceback" not in rest and BANNER.decode() not in rest
+    assert not (run.var / "run.json").exists()
+    assert not [p for p in started if alive(p)]
+
+
+async def test_unreachable_redis_setting_and_a_dead_dispatcher(start_run: object,
+                                                              tmp_path: Path) -> None:
+    env = run_env(free_port()) | {"TASKPROC_REDIS_URL": "redis://127.0.0.1:1/0"}
+    code, out, err = await taskproc(tmp_path, "run", env=env)
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith(
+        "taskproc: cannot reach Redis at redis://127.0.0.1:1/0 (from TASKPROC_REDIS_URL): ")
+    # a dispatcher that dies while the run serves takes the run (and its Redis) down with it
+    run: Run = await start_run()  # type: ignore[operator]
+    await run.until_banner()
+    record = run.record()
+    assert isinstance(record["dispatcher_pid"], int) and isinstance(record["redis_pid"], int)
+    os.kill(record["dispatcher_pid"], signal.SIGKILL)
+    async with asyncio.timeout(60):
+        assert await run.proc.wait() == 1
+    rest = await run.rest()
+    assert "Traceback" not in rest and "the dispatcher exited with -9; stopping" in rest
+    assert not alive(record["redis_pid"])
