@@ -41,14 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     except runfile.NoServer as exc:
         print(f"taskproc: {exc}", file=sys.stderr)
         return 1
-    if where is not None:
-        print(where.line, file=sys.stderr, flush=True)
     runners: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "api": roles.run_api, "dispatcher": roles.run_dispatcher,
         "fileproxy": roles.run_fileproxy, "bridge": roles.run_bridge,
         "run": roles.run_dev}
-    if args.cmd in runners:
+    if args.cmd in runners:  # roles log the line (as JSON when the logs are JSON)
+        args.redis_line = where.line if where else None
         return runners[args.cmd](settings, args)
+    if where is not None:
+        print(where.line, file=sys.stderr, flush=True)
     command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]] = args.func
     try:
         return asyncio.run(command(settings, args))

@@ -31,8 +31,15 @@ def _serve(app: web.Application, settings: Settings, port: int, setting: str) ->
     return 0
 
 
-def run_api(settings: Settings, args: argparse.Namespace) -> int:
+def _setup(settings: Settings, args: argparse.Namespace) -> None:
+    """Logging as configured, then the CLI's line saying which Redis this role uses."""
     logs.setup(settings.log_level, settings.log_json)
+    if getattr(args, "redis_line", None):
+        log.info("%s", args.redis_line.removeprefix("taskproc: "))
+
+
+def run_api(settings: Settings, args: argparse.Namespace) -> int:
+    _setup(settings, args)
     # SIGTERM: stop listening, let in-flight requests (long polls too) finish within the grace
     return _serve(create_app(settings), settings, settings.api_port, "TASKPROC_API_PORT")
 
@@ -40,7 +47,7 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
 def run_fileproxy(settings: Settings, args: argparse.Namespace) -> int:
     from services.fileproxy.app import create_fileproxy_app
 
-    logs.setup(settings.log_level, settings.log_json)
+    _setup(settings, args)
     return _serve(create_fileproxy_app(settings), settings, settings.fileproxy_port,
                   "TASKPROC_FILEPROXY_PORT")
 
@@ -49,7 +56,7 @@ def run_dispatcher(settings: Settings, args: argparse.Namespace) -> int:
     from services.dispatcher.engines import load_providers, log_providers
     from services.dispatcher.main import DispatcherProcess
 
-    logs.setup(settings.log_level, settings.log_json)
+    _setup(settings, args)
     active, skipped = load_providers(settings)
     log_providers(active, skipped)
 
@@ -63,7 +70,7 @@ def run_dispatcher(settings: Settings, args: argparse.Namespace) -> int:
 def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
     from services.bridge.main import run_bridge as serve_bridge
 
-    logs.setup(settings.log_level, settings.log_json)
+    _setup(settings, args)
     return serve_bridge(settings)
 
 
