@@ -257,6 +257,7 @@ async def test_unreachable_redis_setting_and_a_dead_dispatcher(start_run: object
                                                               tmp_path: Path) -> None:
     env = run_env(free_port()) | {"TASKPROC_REDIS_URL": "redis://127.0.0.1:1/0"}
     code, out, err = await taskproc(tmp_path, "run", env=env)
+    assert out == ""  # no banner
     assert code == 1 and "Traceback" not in err
     assert err.splitlines()[-1].startswith(
         "taskproc: cannot reach Redis at redis://127.0.0.1:1/0 (from TASKPROC_REDIS_URL): ")
