@@ -153,21 +153,32 @@ async def _claimed(request: web.Request) -> tuple[Task, ProviderSpec, str | None
     404 unless the caller's own provider claimed it: running under the caller's claim, or ended
     after it. A scheduled task (never or no longer claimed), another ExApp's or a local
     engine's task does not exist for the caller."""
-    svc, who, p = request.app[SERVICES], principal(request), params(request)
-    name = "taskId" if "taskId" in request.match_info else "id"
-    task = await svc.tasks.get(task_id(request, name))
-    spec = None if task is None else \
-        (await svc.registry.snapshot()).providers.get(task.provider_id or "")
-    if task is None or spec is None or spec.kind != "exapp" or spec.app_id != who.app_id \
-            or spec.task_type != task.type:
-        raise NotFound("Not found")
+    who = principal(request)
+    task, spec = await _provider_task(request, who.app_id)
     if task.status.final:
         return task, spec, None
     if task.status is not Status.RUNNING or task.lease_owner != who.app_id:
         raise NotFound("Not found")
-    explicit = p.get("leaseToken")  # exact fencing for a provider that sends its token back
+    explicit = params(request).get("leaseToken")  # exact fencing for a provider that sends it
     token = explicit if isinstance(explicit, str) and explicit else task.lease_token
     return task, spec, token or None
+
+
+async def _provider_task(request: web.Request, app_id: str | None) -> tuple[Task, ProviderSpec]:
+    """The task named in the path and its provider, if that provider is this ExApp's; else 404."""
+    svc = request.app[SERVICES]
+    name = "taskId" if "taskId" in request.match_info else "id"
+    task = await svc.tasks.get(task_id(request, name))
+    spec = None if task is None else \
+        (await svc.registry.snapshot()).providers.get(task.provider_id or "")
+    if task is None or spec is None or not _serves(spec, app_id, task):
+        raise NotFound("Not found")
+    return task, spec
+
+
+def _serves(spec: ProviderSpec, app_id: str | None, task: Task) -> bool:
+    """The provider is this ExApp's, and of the task's type."""
+    return spec.kind == "exapp" and spec.app_id == app_id and spec.task_type == task.type
 
 
 async def set_progress(request: web.Request) -> web.Response:

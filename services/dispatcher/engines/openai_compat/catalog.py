@@ -13,7 +13,7 @@ from services.dispatcher.engines.openai_compat.prompts import (
     enum_values,
 )
 from shared.provider_spec import ProviderSpec
-from shared.settings_openai import OpenAISettings
+from shared.settings_openai import OpenAIBackend, OpenAISettings
 
 Kind = Literal["chat", "vision", "transcription", "speech", "image"]
 
@@ -57,14 +57,19 @@ def resolve_endpoint(cfg: OpenAISettings, task_type: str) -> Endpoint | str:
         return "disabled in settings (openai.task_types)"
     if kind != "chat" and override is None:
         return f"no backend configured for {task_type} (openai.task_types)"
-    base = (override.base_url if override else None) or cfg.base_url
+    return _endpoint(cfg, kind, override or OpenAIBackend())
+
+
+def _endpoint(cfg: OpenAISettings, kind: Kind, override: OpenAIBackend) -> Endpoint | str:
+    """The type's override over the defaults; the default key only for the default base URL."""
+    base = override.base_url or cfg.base_url
     if not base:
         return "no backend configured (TASKPROC_OPENAI__BASE_URL)"
-    key = override.api_key if override else None
+    key = override.api_key
     if key is None and base == cfg.base_url:
         key = cfg.api_key
-    model = (override.model if override else None) or (
-        cfg.model if kind in ("chat", "vision") else None) or DEFAULT_MODELS[kind]
+    model = override.model or (cfg.model if kind in ("chat", "vision") else None) \
+        or DEFAULT_MODELS[kind]
     return Endpoint(base, key.get_secret_value() if key else None, model)
 
 
