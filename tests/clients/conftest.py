@@ -4,8 +4,7 @@ providers, for the client replay tests: each test sends what a real client sends
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,16 +13,8 @@ from services.api.app import create_app
 from services.fileproxy.app import FILE_ROUTES
 from shared.settings import Settings
 from tests.clients.replay import Client
+from tests.support.live import Live
 from tests.support.ncdev_fake import FakeTranslateProvider, ncdev_fake_providers
-
-
-@dataclass
-class Live:
-    """The server under test and what a test needs to act on it."""
-
-    base: str
-    hold: asyncio.Event
-    user: Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture

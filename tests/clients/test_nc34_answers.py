@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import Live
 from tests.clients.replay import Client, poll
 from tests.support.exapp_auth import exapp_headers
+from tests.support.live import Live
 
 TP = "/ocs/v2.php/taskprocessing"
 OCS = {"OCS-APIRequest": "true", "Accept": "application/json"}

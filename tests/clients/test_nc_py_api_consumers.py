@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 
 from shared.accounts import ExAppStore
 from shared.keys import Keys
-from tests.clients.conftest import Live
 from tests.clients.replay import poll
+from tests.support.live import Live
 
 
 class Task(BaseModel):  # context_agent's model, field for field

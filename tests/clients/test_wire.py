@@ -13,8 +13,8 @@ import pytest
 from services.fileproxy.app import create_fileproxy_app
 from shared.http.wire import API_HEADERS
 from shared.logs import RequestIdFilter
-from tests.clients.conftest import Live
 from tests.clients.replay import Client, poll
+from tests.support.live import Live
 from tests.support.rawhttp import raw_request
 
 TP = "/ocs/v2.php/taskprocessing"
