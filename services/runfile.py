@@ -80,6 +80,15 @@ def alive(pid: int) -> bool:
     return True
 
 
+def _running(record: dict[str, Any], environ: Mapping[str, str], var: Path) -> Source:
+    """The Redis (and file store, unless one is set) of the `taskproc run` that wrote `record`."""
+    overrides = {"redis_url": record["redis_url"]}
+    if record.get("files_dir") and not environ.get("TASKPROC_FILES_DIR"):
+        overrides["files_dir"] = record["files_dir"]
+    return Source(overrides, f"taskproc: Redis {redacted(record['redis_url'])} (from "
+                             f"{path(var)}: `taskproc run`, pid {record['pid']})")
+
+
 def source(environ: Mapping[str, str], var: Path = VAR) -> Source:
     """Which Redis to use: a Redis setting, else a running `taskproc run`, else the default."""
     given = next((name for name in REDIS_SETTINGS if environ.get(name)), None)
@@ -89,11 +98,7 @@ def source(environ: Mapping[str, str], var: Path = VAR) -> Source:
         return Source({}, f"taskproc: Redis {redacted(environ[given])} (from {given})")
     record = read(var)
     if record is not None and alive(int(record.get("pid", 0))):
-        overrides = {"redis_url": record["redis_url"]}
-        if record.get("files_dir") and not environ.get("TASKPROC_FILES_DIR"):
-            overrides["files_dir"] = record["files_dir"]
-        return Source(overrides, f"taskproc: Redis {redacted(record['redis_url'])} (from "
-                                 f"{path(var)}: `taskproc run`, pid {record['pid']})")
+        return _running(record, environ, var)
     if record is not None or (var / "redis").is_dir():
         raise NoServer(f"`taskproc run` is not running (its data is in {var}/); start it "
                        "with `make run`, or set TASKPROC_REDIS_URL to the Redis to use")

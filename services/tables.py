@@ -28,12 +28,17 @@ def cut(text: str, width: int = WIDEST) -> str:
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Columns two spaces apart under a header and a rule; numeric columns right-aligned."""
     body = [list(r) for r in rows]
-    right = [bool(body) and all(_numeric(r[i]) for r in body) for i in range(len(headers))]
+    right = _numeric_columns(body, len(headers))
     cells = [list(headers), *([cut(_text(c)) for c in r] for r in body)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [_row(cells[0], widths, right), _row(["-" * w for w in widths], widths, right)]
     lines += [_row(r, widths, right) for r in cells[1:]]
     return "\n".join(lines)
+
+
+def _numeric_columns(body: list[list[object]], columns: int) -> list[bool]:
+    """Which columns hold only numbers (none do in an empty table)."""
+    return [bool(body) and all(_numeric(r[i]) for r in body) for i in range(columns)]
 
 
 def _text(value: object) -> str:

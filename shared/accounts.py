@@ -109,10 +109,6 @@ class UserStore(_Accounts):
         uid = await self.redis.get(self.keys.apppw(digest(token)))
         return uid.decode() if uid else None
 
-    async def verify_password(self, user_id: str, password: str) -> bool:
-        owner = await self.verify_token(password)
-        return owner is not None and hmac.compare_digest(owner, user_id)
-
     async def login(self, login_name: str, password: str) -> str | None:
         """The user an app password signs in, if `login_name` names it. Login names match
         case-insensitively, as in Nextcloud (`ALICE:<app password>` is alice)."""

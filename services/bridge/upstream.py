@@ -145,17 +145,22 @@ def _task(data: Any) -> dict[str, Any] | None:
     return None
 
 
-def _data(status: int, body: bytes, what: str) -> Any:
-    if status == 404 or status == 204 or (200 <= status < 300 and not body):
-        return None
+def _ocs_data(status: int, body: bytes, what: str) -> Any:
+    """`ocs.data` of a 2xx answer; an answer that is not OCS is an upstream error."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("ocs"), dict):
+        return doc["ocs"].get("data")
+    raise UpstreamError(f"{what}: {status} without an OCS answer", status)
+
+
+def _data(status: int, body: bytes, what: str) -> Any:
+    if status == 404 or status == 204 or (200 <= status < 300 and not body):
+        return None
     if 200 <= status < 300:
-        if isinstance(doc, dict) and isinstance(doc.get("ocs"), dict):
-            return doc["ocs"].get("data")
-        raise UpstreamError(f"{what}: {status} without an OCS answer", status)
+        return _ocs_data(status, body, what)
     detail = body[:200].decode(errors="replace")
     if status == 429 or status >= 500:
         raise UpstreamError(f"{what}: {status} {detail}", status)

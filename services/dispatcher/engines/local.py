@@ -61,16 +61,25 @@ def local_providers(settings: Settings) -> tuple[list[Provider], list[tuple[str,
     skipped: list[tuple[str, str]] = [(pid, "unknown provider id in TASKPROC_ENGINES__ENABLED")
                                       for pid in (enabled or []) if pid not in known]
     for task_type, candidates in CATALOGUE:
-        chosen: str | None = None
-        for pid, ref in candidates:
-            if enabled is not None and pid not in enabled:
-                skipped.append((pid, "not listed in TASKPROC_ENGINES__ENABLED"))
-            elif chosen is not None:
-                skipped.append((pid, f"{chosen} is offered for {task_type}"))
-            else:
-                try:
-                    offered.append(_factory(ref)(settings.engines))
-                    chosen = pid
-                except ProviderUnavailable as exc:
-                    skipped.append((pid, str(exc)))
+        provider = _first_available(settings, task_type, candidates, skipped)
+        if provider is not None:
+            offered.append(provider)
     return offered, skipped
+
+
+def _first_available(settings: Settings, task_type: str, candidates: list[Candidate],
+                     skipped: list[tuple[str, str]]) -> Provider | None:
+    """The first enabled candidate whose engine is installed; the others go to `skipped`."""
+    enabled = settings.engines.enabled
+    chosen: tuple[str, Provider] | None = None
+    for pid, ref in candidates:
+        if enabled is not None and pid not in enabled:
+            skipped.append((pid, "not listed in TASKPROC_ENGINES__ENABLED"))
+        elif chosen is not None:
+            skipped.append((pid, f"{chosen[0]} is offered for {task_type}"))
+        else:
+            try:
+                chosen = pid, _factory(ref)(settings.engines)
+            except ProviderUnavailable as exc:
+                skipped.append((pid, str(exc)))
+    return None if chosen is None else chosen[1]
