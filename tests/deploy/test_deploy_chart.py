@@ -369,3 +369,12 @@ def test_trusted_proxies_reach_every_role_only_when_set(render_chart: Render) ->
     assert json.loads(cm["TASKPROC_TRUSTED_PROXIES"]) == ["10.244.0.0/16", "192.0.2.10"]
     default = render_chart("url").get("ConfigMap", f"{RELEASE}-taskproc")["data"]
     assert "TASKPROC_TRUSTED_PROXIES" not in default  # empty: trust nobody
+
+
+@pytest.mark.parametrize("values", VALUE_SETS)
+def test_no_service_links_reach_the_settings(values: str, render_chart: Render) -> None:
+    """Kubernetes' service links would set TASKPROC_<SERVICE>_PORT=tcp://…, which the settings
+    refuse as unknown names: every taskproc pod turns them off."""
+    r = render_chart(values)
+    for role in ROLES:
+        assert r.deployment(role)["spec"]["template"]["spec"]["enableServiceLinks"] is False

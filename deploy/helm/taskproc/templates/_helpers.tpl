@@ -114,6 +114,9 @@ spec:
     spec:
       serviceAccountName: {{ include "taskproc.serviceAccountName" $root }}
       automountServiceAccountToken: false
+      # Service links would inject TASKPROC_<SERVICE>_PORT=tcp://… variables, which the
+      # settings refuse as unknown TASKPROC_ names at start-up.
+      enableServiceLinks: false
       {{- with $root.Values.imagePullSecrets }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
