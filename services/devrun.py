@@ -23,7 +23,7 @@ from aiohttp import web
 from services import runfile
 from services.embedded import EmbeddedRedis, child_options
 from services.listen import CannotListen, bind
-from services.progress import Stage
+from services.progress import Progress, Stage
 from shared.accounts import UserStore
 from shared.keys import Keys
 from shared.redis import connect
@@ -124,6 +124,7 @@ class DevServer:
         self.settings = self.settings.model_copy(update={"redis_url": self.embedded.url})
 
     async def _dispatcher(self) -> None:
+        await asyncio.to_thread(prepare_models_with_progress, self.settings)
         env = dict(os.environ, TASKPROC_REDIS_URL=self.settings.redis_url,
                    TASKPROC_FILES_DIR=str(self.settings.files_dir))
         env.pop("REDIS_URL", None)
@@ -207,3 +208,21 @@ def run_dev(settings: Settings, var: Path, demo_user: str) -> int:
     except (CannotListen, StartFailed) as exc:
         print(f"taskproc: {exc}", file=sys.stderr, flush=True)
         return 1
+
+
+def prepare_models_with_progress(settings: Settings) -> None:
+    """Assemble split engine models (Whisper base ships in parts) before the dispatcher starts,
+    with a progress line per model, instead of silently on the first task that needs it."""
+    from services.dispatcher.engines.models import prepare_models
+
+    bars: dict[str, Progress] = {}
+
+    def report(name: str, fraction: float) -> None:
+        bar = bars.get(name) or bars.setdefault(
+            name, Progress(f"preparing the {name} model (percent)", total=100))
+        bar.advance(max(0, round(fraction * 100) - bar.done))
+    try:
+        prepare_models(settings.engines, report)
+    finally:
+        for bar in bars.values():
+            bar.__exit__(None, None, None)

