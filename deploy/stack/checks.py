@@ -351,6 +351,9 @@ print(" ".join(map(str, codes)))
 '''
 
 
+CLIENTS_SUBNET = "172.31.243.0/24"
+
+
 def login_checks(project: str, image: str, checkout: str, user: str, password: str) -> None:
     """Two clients with addresses of their own reach the router on a network made for them."""
     if not re.search(r"trusted_proxies", "".join(
@@ -360,20 +363,27 @@ def login_checks(project: str, image: str, checkout: str, user: str, password: s
     (router,) = containers(project, "router")
     net = f"{project}_checks_clients"
     subprocess.run(["docker", "network", "rm", net], capture_output=True, check=False)
-    sh("docker", "network", "create", net)
+    # Fixed addresses for the two clients (the router takes one from the upper half), so the
+    # throttle sees two clients, not one address reused by the second container.
+    sh("docker", "network", "create", "--subnet", CLIENTS_SUBNET, "--ip-range",
+       CLIENTS_SUBNET.replace(".0/24", ".128/25"), net)
     try:
         sh("docker", "network", "connect", "--alias", "router", net, router)
         url = f"http://router:8080{OCS}/tasktypes?format=json"
 
-        def client(pw: str, n: int) -> list[int]:
-            out = sh("docker", "run", "--rm", "--network", net, "--entrypoint", "python", image,
-                     "-c", LOGIN_CLIENT, url, user, pw, str(n))
+        def client(ip: str, pw: str, n: int) -> list[int]:
+            out = sh("docker", "run", "--rm", "--network", net, "--ip", ip, "--entrypoint",
+                     "python", image, "-c", LOGIN_CLIENT, url, user, pw, str(n))
             return [int(c) for c in out.split()]
 
-        bad = client("wrong-password", 11)
+        prefix = CLIENTS_SUBNET.rsplit(".", 1)[0]
+        bad = client(f"{prefix}.11", "wrong-password", 11)
         check("ten bad logins from one client: 401, then that client is throttled",
               bad[:10] == [401] * 10 and bad[10] == 429, bad)
-        good = client(password, 1)
+        # A new app password, which no api replica has cached: its check goes through the
+        # throttle, as another client's first sign-in would.
+        fresh = cli(project, "user", "token", user).strip().splitlines()[-1].strip()
+        good = client(f"{prefix}.12", fresh, 1)
         check("another client logs in to the same account at once", good == [200], good)
     finally:
         subprocess.run(["docker", "network", "disconnect", net, router], capture_output=True,
