@@ -5,7 +5,10 @@
     │   ├── BadRequest             400, input validation
     │   ├── Unauthorized           401, no access to referenced files
     │   ├── NotFound               404
+    │   ├── RequestTimeout         408, the client stopped sending the body
     │   ├── PreconditionFailed     412, task type unavailable
+    │   ├── PayloadTooLarge        413, declared or decoded body over the route's cap
+    │   ├── UnsupportedEncoding    415, a Content-Encoding the server does not decode
     │   └── TooManyRequests        429, rate limit
     ├── NotLoggedIn                401 / statuscode 997
     ├── LoginFailed                401 / 997 "Unauthorised" + WWW-Authenticate, wrong credentials
@@ -57,6 +60,24 @@ class NotFound(OCSError):
     """404: no such task (or not the caller's)."""
 
     status = 404
+
+
+class PayloadTooLarge(OCSError):
+    """413: the declared or decoded body is larger than the route accepts."""
+
+    status = 413
+
+
+class UnsupportedEncoding(OCSError):
+    """415: a Content-Encoding the server does not decode."""
+
+    status = 415
+
+
+class RequestTimeout(OCSError):
+    """408: the client stopped sending the body."""
+
+    status = 408
 
 
 class PreconditionFailed(OCSError):

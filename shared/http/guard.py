@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from shared.errors import BadRequest, OCSError
+from shared.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedEncoding
 
 log = logging.getLogger(__name__)
 DECODABLE = {"", "identity", "gzip", "x-gzip", "deflate"}
@@ -27,24 +27,6 @@ MULTIPART_OVERHEAD = 64 * 1024
 """Bytes of multipart framing allowed on top of a file's cap."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME = 255
-
-
-class PayloadTooLarge(OCSError):
-    """413: the declared or decoded body is larger than the route accepts."""
-
-    status = 413
-
-
-class UnsupportedEncoding(OCSError):
-    """415: a Content-Encoding the server does not decode."""
-
-    status = 415
-
-
-class RequestTimeout(OCSError):
-    """408: the client stopped sending the body."""
-
-    status = 408
 
 
 BROKEN_BODY = (HttpProcessingError, RequestPayloadError, ValueError, UnicodeDecodeError)
