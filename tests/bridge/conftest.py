@@ -22,7 +22,7 @@ from shared.accounts import ExAppStore, UserStore
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.support.exapp_auth import exapp_headers
-from tests.support.waits import ready_line, until
+from tests.support.waits import answers_ok, ready_line, until
 
 ROOT = str(Path(__file__).resolve().parents[2])
 UP = Keys("up")
@@ -64,7 +64,7 @@ class Cluster:
                                 TASKPROC_API_PORT=self.upstream_url.rsplit(":", 1)[1],
                                 TASKPROC_FILES_DIR=str(self.tmp / "upstream-files"))
         self.drain(proc)
-        await until(lambda: _ok(f"{self.upstream_url}/readyz"), timeout=30)
+        await until(lambda: answers_ok(f"{self.upstream_url}/readyz"), timeout=30)
         return proc
 
     async def bridge(self, enable: bool = True,
@@ -75,20 +75,12 @@ class Cluster:
                                 **extra)
         self.drain(proc)
         base = f"http://127.0.0.1:{port}"
-        await until(lambda: _ok(f"{base}/readyz"), timeout=30)
+        await until(lambda: answers_ok(f"{base}/readyz"), timeout=30)
         if enable:
             async with aiohttp.ClientSession() as http:
                 resp = await http.put(f"{base}/enabled?enabled=1", headers=self.nextcloud_headers)
                 assert resp.status == 200 and (await resp.json()) == {"error": ""}
         return proc, base
-
-
-async def _ok(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(url) as resp:
-            return resp.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 async def _drain(proc: asyncio.subprocess.Process) -> None:

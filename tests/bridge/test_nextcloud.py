@@ -26,7 +26,7 @@ import pytest
 from services.embedded import free_port
 from shared.settings import Settings
 from tests.bridge.conftest import ROOT
-from tests.support.waits import ready_line, until
+from tests.support.waits import answers_ok, ready_line, until
 
 pytestmark = pytest.mark.nextcloud
 TYPES = ("core:text2text:summary", "core:text2speech", "core:audio2text")
@@ -77,7 +77,7 @@ async def nextcloud_bridge(settings: Settings, tmp_path: Path) -> AsyncIterator[
                 sys.executable, "-m", "services.cli", role, cwd=ROOT,
                 env=env, stderr=asyncio.subprocess.PIPE if role == "dispatcher" else None))
         await ready_line(procs[0], timeout=120)
-        await until(lambda: _up(f"http://127.0.0.1:{port}/readyz"), timeout=30)
+        await until(lambda: answers_ok(f"http://127.0.0.1:{port}/readyz"), timeout=30)
         _occ(cred, "app_api:app:unregister", "taskproc", "--force")
         info = orjson.dumps({"id": "taskproc", "name": "taskproc", "version": "1.0.0",
                              "secret": SECRET, "port": port}).decode()
@@ -96,14 +96,6 @@ async def nextcloud_bridge(settings: Settings, tmp_path: Path) -> AsyncIterator[
             if p.returncode is None:
                 p.kill()
                 await p.wait()
-
-
-async def _up(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(url) as resp:
-            return resp.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 class Alice:

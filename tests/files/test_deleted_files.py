@@ -17,7 +17,7 @@ import pytest
 
 from services.embedded import free_port
 from shared.settings import Settings
-from tests.support.waits import ready_line, until
+from tests.support.waits import answers_ok, ready_line, until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OCS = "/ocs/v2.php/taskprocessing"
@@ -39,7 +39,7 @@ async def start(settings: Settings) -> AsyncIterator[Start]:
             stderr=asyncio.subprocess.DEVNULL if url else asyncio.subprocess.PIPE)
         procs.append(proc)
         if url:
-            await until(lambda: _ok(url), timeout=30, interval=0.1)
+            await until(lambda: answers_ok(url), timeout=30, interval=0.1)
         else:
             await ready_line(proc)
             assert proc.stderr is not None
@@ -52,14 +52,6 @@ async def start(settings: Settings) -> AsyncIterator[Start]:
             p.kill()
             await p.wait()
     await asyncio.gather(*procs_drains, return_exceptions=True)
-
-
-async def _ok(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as s, s.get(url) as r:
-            return r.status == 200
-    except aiohttp.ClientConnectionError:
-        return False
 
 
 def stored(root: Path) -> list[Path]:

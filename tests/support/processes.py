@@ -21,9 +21,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
-
 from shared.settings import Settings
+from tests.support.waits import answers_ok
 
 ROOT = Path(__file__).resolve().parents[2]
 DISPATCHER_READY = b"ready with providers"
@@ -41,13 +40,7 @@ def role_env(settings: Settings, **extra: str) -> dict[str, str]:
 def http_ready(port: int, path: str = "/readyz") -> Ready:
     """Ready once `GET http://127.0.0.1:{port}{path}` answers 200."""
     async def check(proc: RoleProcess) -> bool:
-        try:
-            async with aiohttp.ClientSession() as http, \
-                    http.get(f"http://127.0.0.1:{port}{path}",
-                             headers={"OCS-APIRequest": "true"}) as resp:
-                return resp.status == 200
-        except aiohttp.ClientError:
-            return False
+        return await answers_ok(f"http://127.0.0.1:{port}{path}", {"OCS-APIRequest": "true"})
     return check
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from redis.asyncio import Redis
 
 from shared.keys import Keys
@@ -43,6 +44,15 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0,
     async with asyncio.timeout(timeout):
         while not await check():  # noqa: ASYNC110 - the state lives in another process
             await asyncio.sleep(interval)
+
+
+async def answers_ok(url: str, headers: dict[str, str] | None = None) -> bool:
+    """One readiness probe of a server in another process: GET `url` answers 200."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+            return resp.status == 200
+    except aiohttp.ClientError:
+        return False
 
 
 DISPATCHER_READY = b"ready with providers"
