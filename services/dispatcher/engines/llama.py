@@ -57,17 +57,24 @@ class _Collector:
     def __call__(self, chunk: dict[str, Any]) -> bool:
         if self.stop.is_set():
             return True
-        usage = chunk.get("usage") or {}
-        self.prompt_tokens = int(usage.get("prompt_tokens") or self.prompt_tokens)
-        for choice in chunk.get("choices") or []:
-            text = (choice.get("delta") or {}).get("content") or choice.get("text")
-            if text:
-                self.parts.append(text)
-                self.tokens += 1
-        self.tokens = int(usage.get("completion_tokens") or self.tokens)
+        texts = _texts(chunk)
+        self.parts.extend(texts)
+        self._count(chunk.get("usage") or {}, len(texts))
         if self.tokens:
             self.report(min(self.tokens / self.max_tokens, 0.99))
         return False
+
+    def _count(self, usage: dict[str, Any], pieces: int) -> None:
+        """One token per text piece, until the final chunk's usage gives the real counts."""
+        self.prompt_tokens = int(usage.get("prompt_tokens") or self.prompt_tokens)
+        self.tokens = int(usage.get("completion_tokens") or self.tokens + pieces)
+
+
+def _texts(chunk: dict[str, Any]) -> list[str]:
+    """The non-empty text pieces of a streamed chunk (a chat delta's content, or `text`)."""
+    texts = ((choice.get("delta") or {}).get("content") or choice.get("text")
+             for choice in chunk.get("choices") or [])
+    return [text for text in texts if text]
 
 
 def _generate(server: Any, request: dict[str, Any], stop: threading.Event,

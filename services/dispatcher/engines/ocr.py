@@ -57,13 +57,27 @@ _RAPID_MODELS = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.on
                  "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
 
 
+_Line = list[tuple[float, str]]
+"""The (left edge, text) of each box on one line."""
+
+
 def _lines(result: Any) -> str:
     """Text boxes as lines: boxes whose vertical centres overlap form one line, left to right."""
     if not result.txts:
         return ""
-    boxes = sorted(((min(p[1] for p in box), max(p[1] for p in box), min(p[0] for p in box), text)
-                    for box, text in zip(result.boxes, result.txts, strict=True)))
-    lines: list[list[tuple[float, str]]] = []
+    boxes = sorted(_extent(box, text) for box, text in zip(result.boxes, result.txts, strict=True))
+    return "\n".join(" ".join(text for _, text in sorted(line)) for line in _group(boxes))
+
+
+def _extent(box: Any, text: str) -> tuple[float, float, float, str]:
+    """(top, bottom, left, text) of a text box given by its corner points."""
+    ys = [point[1] for point in box]
+    return min(ys), max(ys), min(point[0] for point in box), text
+
+
+def _group(boxes: list[tuple[float, float, float, str]]) -> list[_Line]:
+    """Boxes sorted top down, grouped: a box whose centre is above a line's bottom joins it."""
+    lines: list[_Line] = []
     bottom = float("-inf")
     for top, low, left, text in boxes:
         if lines and (top + low) / 2 < bottom:
@@ -72,7 +86,7 @@ def _lines(result: Any) -> str:
         else:
             lines.append([(left, text)])
             bottom = low
-    return "\n".join(" ".join(t for _, t in sorted(line)) for line in lines)
+    return lines
 
 
 def _rapid_read(engine: Any, paths: list[Path], stop: threading.Event, report: Report) -> list[str]:
