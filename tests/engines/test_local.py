@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.dispatcher.engines.local import CATALOGUE, local_providers
+from services.dispatcher.engines.local import CATALOGUE, candidates, local_providers
 from services.dispatcher.provider_interface import Provider
 from shared.settings import Settings
 
@@ -15,7 +15,7 @@ def test_every_task_type_has_one_provider_or_reasons() -> None:
     by_type = [p.spec.task_type for p in offered]
     assert len(by_type) == len(set(by_type))
     reported = {pid for pid, _ in skipped} | {p.spec.id for p in offered}
-    assert reported == {pid for _, cands in CATALOGUE for pid, _ in cands}
+    assert reported == {pid for task_type in CATALOGUE for pid, _ in candidates(task_type)}
     assert all(reason for _, reason in skipped)
 
 

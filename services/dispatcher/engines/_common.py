@@ -51,6 +51,11 @@ def require_binary(name: str, package: str | None = None) -> str:
     return path
 
 
+def provider_id(task_type: str, engine: str) -> str:
+    """`taskproc:<kind>:<engine>`, the kind being the task type's last part (`summary`, `ocr`)."""
+    return f"taskproc:{task_type.rsplit(':', 1)[-1]}:{engine}"
+
+
 def text_input(inputs: dict[str, Any], slot: str = "input") -> str:
     """A text input slot, checked to be a non-empty string."""
     value = inputs.get(slot)

@@ -22,6 +22,7 @@ from typing import Any
 from services.dispatcher.engines._common import (
     Report,
     Stopped,
+    provider_id,
     require,
     require_binary,
     run_in_thread,
@@ -206,8 +207,7 @@ _NAMES = {SUMMARY: "Extractive summary", HEADLINE: "Extractive headline (top sen
 
 
 def _spec(task_type: str, engine: str) -> ProviderSpec:
-    kind = task_type.rsplit(":", 1)[1]
-    return ProviderSpec(id=f"taskproc:{kind}:{engine}", name=f"{_NAMES[task_type]} ({engine})",
+    return ProviderSpec(id=provider_id(task_type, engine), name=f"{_NAMES[task_type]} ({engine})",
                         task_type=task_type, expected_runtime=5)
 
 
