@@ -1,10 +1,11 @@
 """Helpers shared by the local engine providers.
 
-`require` turns a missing Python package or binary into `ProviderUnavailable` with a reason the
-dispatcher logs at start-up. `run_in_thread` runs an in-thread engine that can be stopped: the
-engine function gets a `threading.Event` and a progress callback; when the dispatcher cancels
-the coroutine, the event is set and the coroutine waits for the thread to notice it, so no work
-continues after a cancel and the engine's concurrency slot is only freed once the thread is done.
+`require` turns a missing Python package, `require_binary` a missing binary and `require_listed`
+a binary without its data into `ProviderUnavailable` with a reason the dispatcher logs at
+start-up. `run_in_thread` runs an in-thread engine that can be stopped: the engine function gets
+a `threading.Event` and a progress callback; when the dispatcher cancels the coroutine, the event
+is set and the coroutine waits for the thread to notice it, so no work continues after a cancel
+and the engine's concurrency slot is only freed once the thread is done.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import shutil
+import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
@@ -27,6 +29,7 @@ from services.dispatcher.provider_interface import (
 from shared.shapes import Shape, ShapeMap, ShapeType
 
 T = TypeVar("T")
+Found = TypeVar("Found", bound=Sized)
 Report = Callable[[float], None]
 """Progress callback handed to an engine thread (fraction in 0..1)."""
 
@@ -49,6 +52,27 @@ def require_binary(name: str, package: str | None = None) -> str:
     if path is None:
         raise ProviderUnavailable(f"{name} not found on PATH (apt-get install {package or name})")
     return path
+
+
+def require_listed(name: str, listing: Callable[[str], Found], data: str,
+                   packages: str) -> tuple[str, Found]:
+    """A Debian CLI engine's path and what `listing(path)` finds installed, or ProviderUnavailable.
+
+    `packages` names the engine's Debian package, then the data package it needs at least one of;
+    `data` says what the listing finds ("language data").
+    """
+    binary = require_binary(name, packages)
+    found = listing(binary)
+    if not found:
+        raise ProviderUnavailable(f"{name} has no {data} (apt-get install {packages.split()[-1]})")
+    return binary, found
+
+
+def cli_lines(binary: str, flag: str) -> list[str]:
+    """The stripped, non-empty lines that `binary flag` prints (a listing: `apertium -l`)."""
+    out = subprocess.run([binary, flag], capture_output=True, text=True, timeout=30,
+                         check=False).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def provider_id(task_type: str, engine: str) -> str:

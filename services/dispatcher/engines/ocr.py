@@ -7,7 +7,6 @@ of the installed traineddata and is killed on cancel.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,10 @@ from typing import Any
 from services.dispatcher.engines._common import (
     Report,
     Stopped,
+    cli_lines,
     enum_option,
     require,
-    require_binary,
+    require_listed,
     run_in_thread,
 )
 from services.dispatcher.engines.models import packaged_file
@@ -26,7 +26,6 @@ from services.dispatcher.provider_interface import (
     Engine,
     ProviderContext,
     ProviderError,
-    ProviderUnavailable,
     run_process,
 )
 from shared.provider_spec import ProviderSpec
@@ -36,11 +35,8 @@ TASK_TYPE = "core:image2text:ocr"
 
 
 def installed_languages(binary: str) -> list[str]:
-    """`tesseract --list-langs` without the orientation-detection pseudo language."""
-    out = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=30,
-                         check=False).stdout
-    return [line.strip() for line in out.splitlines()[1:]
-            if line.strip() and line.strip() != "osd"]
+    """`tesseract --list-langs` without its heading and the orientation-detection language."""
+    return [lang for lang in cli_lines(binary, "--list-langs")[1:] if lang != "osd"]
 
 
 def _file_ids(inputs: dict[str, Any]) -> list[int]:
@@ -168,11 +164,8 @@ class TesseractProvider:
 
 
 def tesseract(settings: EngineSettings) -> TesseractProvider:
-    binary = require_binary("tesseract", "tesseract-ocr tesseract-ocr-eng")
-    languages = installed_languages(binary)
-    if not languages:
-        raise ProviderUnavailable("tesseract has no language data "
-                                  "(apt-get install tesseract-ocr-eng)")
+    binary, languages = require_listed("tesseract", installed_languages, "language data",
+                                       "tesseract-ocr tesseract-ocr-eng")
     default = "eng" if "eng" in languages else languages[0]
     spec = ProviderSpec(
         id="taskproc:ocr:tesseract", name="Tesseract OCR", task_type=TASK_TYPE,

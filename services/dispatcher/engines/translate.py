@@ -8,7 +8,6 @@ codes where a mapping is known (`en`, `es`, `en_US`) and the raw code otherwise.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +17,9 @@ from typing import Any
 from services.dispatcher.engines._common import (
     Report,
     Stopped,
+    cli_lines,
     require,
-    require_binary,
+    require_listed,
     run_in_thread,
     text_input,
 )
@@ -55,10 +55,8 @@ def to_iso(code: str) -> tuple[str, str]:
 
 def installed_pairs(binary: str) -> dict[tuple[str, str], str]:
     """(origin ISO, target ISO) -> apertium mode, from `apertium -l`."""
-    out = subprocess.run([binary, "-l"], capture_output=True, text=True, timeout=30,
-                         check=False).stdout
     pairs: dict[tuple[str, str], str] = {}
-    for mode in (line.strip() for line in out.splitlines()):
+    for mode in cli_lines(binary, "-l"):
         if mode.count("-") == 1:
             src, tgt = mode.split("-")
             pairs[(to_iso(src)[0], to_iso(tgt)[0])] = mode
@@ -99,11 +97,8 @@ def default_pair(pairs: dict[tuple[str, str], str]) -> tuple[str, str]:
 
 
 def apertium(settings: EngineSettings) -> ApertiumProvider:
-    binary = require_binary("apertium", "apertium apertium-eng-spa")
-    pairs = installed_pairs(binary)
-    if not pairs:
-        raise ProviderUnavailable("apertium has no language pairs "
-                                  "(apt-get install apertium-eng-spa)")
+    binary, pairs = require_listed("apertium", installed_pairs, "language pairs",
+                                   "apertium apertium-eng-spa")
     names = {to_iso(code)[0]: to_iso(code)[1]
              for mode in pairs.values() for code in mode.split("-")}
     origins, targets = {a for a, _ in pairs}, {b for _, b in pairs}
