@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from services.dispatcher.engines import summary
-from services.dispatcher.engines._common import Stopped
+from services.dispatcher.engines._threads import Stopped
 from services.dispatcher.provider_interface import Provider, ProviderError
 from tests.engines.conftest import RecordingContext
 

@@ -18,13 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.engines._common import (
-    Report,
-    Stopped,
-    require,
-    run_in_thread,
-    text_input,
-)
+from services.dispatcher.engines._common import require, text_input
+from services.dispatcher.engines._threads import Report, Stopped, run_in_thread
 from services.dispatcher.engines.models import SMOLLM2, packaged_file
 from services.dispatcher.provider_interface import Engine, ProviderContext, ProviderUnavailable
 from shared.provider_spec import ProviderSpec

@@ -7,20 +7,13 @@ of the installed traineddata and is killed on cancel.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.engines._common import (
-    Report,
-    Stopped,
-    cli_lines,
-    enum_option,
-    require,
-    require_listed,
-    run_in_thread,
-)
+from services.dispatcher.engines._common import cli_lines, enum_option, require, require_listed
+from services.dispatcher.engines._threads import map_steps, run_in_thread
 from services.dispatcher.engines.models import packaged_file
 from services.dispatcher.provider_interface import (
     Engine,
@@ -85,19 +78,14 @@ def _group(boxes: list[tuple[float, float, float, str]]) -> list[_Line]:
     return lines
 
 
-def _rapid_read(engine: Any, paths: list[Path], stop: threading.Event, report: Report) -> list[str]:
-    texts: list[str] = []
-    for done, path in enumerate(paths, start=1):
-        if stop.is_set():
-            raise Stopped
-        try:
-            result = engine(str(path))
-        except Exception as exc:  # an unreadable image is the user's input, not our failure
-            raise ProviderError(f"rapidocr failed on {path.name}: {exc!r}",
-                                "A file could not be read as an image.") from exc
-        texts.append(_lines(result))
-        report(done / len(paths))
-    return texts
+def _read_image(engine: Any, path: Path) -> str:
+    """RapidOCR's text of one image, as lines."""
+    try:
+        result = engine(str(path))
+    except Exception as exc:  # an unreadable image is the user's input, not our failure
+        raise ProviderError(f"rapidocr failed on {path.name}: {exc!r}",
+                            "A file could not be read as an image.") from exc
+    return _lines(result)
 
 
 @dataclass
@@ -123,8 +111,9 @@ class RapidOCRProvider:
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
         paths = [await ctx.read_file(file_id) for file_id in _file_ids(inputs)]
         engine = await self.engine.model(self._load)
+        read = partial(_read_image, engine)
         texts = await run_in_thread(self.engine, ctx,
-                                    lambda stop, report: _rapid_read(engine, paths, stop, report))
+                                    lambda stop, report: map_steps(read, paths, stop, report))
         return {"output": texts}
 
 

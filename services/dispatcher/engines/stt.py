@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.engines._common import Report, Stopped, require, run_in_thread
+from services.dispatcher.engines._common import require
+from services.dispatcher.engines._threads import Report, Stopped, run_in_thread
 from services.dispatcher.engines.models import WHISPER_BASE
 from services.dispatcher.provider_interface import (
     Engine,

@@ -19,15 +19,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.dispatcher.engines._common import (
-    Report,
-    Stopped,
-    provider_id,
-    require,
-    require_binary,
-    run_in_thread,
-    text_input,
-)
+from services.dispatcher.engines._common import provider_id, require, require_binary, text_input
+from services.dispatcher.engines._threads import Report, Stopped, run_in_thread
 from services.dispatcher.provider_interface import (
     Engine,
     ProviderContext,

@@ -14,15 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.dispatcher.engines._common import (
-    Report,
-    Stopped,
-    cli_lines,
-    require,
-    require_listed,
-    run_in_thread,
-    text_input,
-)
+from services.dispatcher.engines._common import cli_lines, require, require_listed, text_input
+from services.dispatcher.engines._threads import Report, map_steps, run_in_thread
 from services.dispatcher.provider_interface import (
     Engine,
     ProviderContext,
@@ -155,14 +148,10 @@ class _PinnedEngine(Engine):
 def _bergamot_translate(translator: Any, text: str, direction: str, stop: threading.Event,
                         report: Report) -> str:
     """Paragraph by paragraph (blank lines kept); `stop` is checked between paragraphs."""
-    paragraphs = text.split("\n")
-    out: list[str] = []
-    for done, paragraph in enumerate(paragraphs, start=1):
-        if stop.is_set():
-            raise Stopped
-        out.append(translator.translate(paragraph, direction) if paragraph.strip() else paragraph)
-        report(done / len(paragraphs))
-    return "\n".join(out).strip()
+    def one(paragraph: str) -> str:
+        return translator.translate(paragraph, direction) if paragraph.strip() else paragraph
+
+    return "\n".join(map_steps(one, text.split("\n"), stop, report)).strip()
 
 
 @dataclass

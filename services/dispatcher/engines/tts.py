@@ -14,15 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.dispatcher.engines._common import (
-    Report,
-    Stopped,
-    enum_option,
-    require,
-    require_binary,
-    run_in_thread,
-    text_input,
-)
+from services.dispatcher.engines._common import enum_option, require, require_binary, text_input
+from services.dispatcher.engines._threads import Report, Stopped, run_in_thread
 from services.dispatcher.provider_interface import (
     Engine,
     ProviderContext,
