@@ -118,19 +118,24 @@ class _Sumy:
 
 
 @dataclass
-class SumyProvider:
-    """Summary (top sentences) or headline (top sentence) with TextRank."""
+class _Extractive:
+    """Picks `count` pieces of the input (sentences, key phrases); longer inputs than
+    `max_chars` are refused."""
 
     spec: ProviderSpec
-    sentences: int
+    count: int
     engine: Engine = field(default_factory=Engine)
     max_chars: int = 1_000_000
+
+
+class SumyProvider(_Extractive):
+    """Summary (top sentences) or headline (top sentence) with TextRank."""
 
     async def process(self, inputs: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
         text = bounded_text(inputs, self.max_chars)
         model: _Sumy = await self.engine.model(_Sumy.load)
         picked: list[str] = await run_in_thread(
-            self.engine, ctx, lambda stop, report: model.top(text, self.sentences, stop, report))
+            self.engine, ctx, lambda stop, report: model.top(text, self.count, stop, report))
         return {"output": " ".join(picked) if picked else text.strip()}
 
 
@@ -148,14 +153,8 @@ def _yake_topics(extractor: Any, text: str, count: int) -> str:
     return ", ".join(phrases[:count])
 
 
-@dataclass
-class YakeProvider:
+class YakeProvider(_Extractive):
     """Topics as YAKE key phrases joined by ", "."""
-
-    spec: ProviderSpec
-    count: int
-    engine: Engine = field(default_factory=Engine)
-    max_chars: int = 1_000_000
 
     def _load(self) -> Any:
         yake = require("yake")
