@@ -7,9 +7,10 @@
     │   ├── NotFound               404
     │   ├── RequestTimeout         408, the client stopped sending the body
     │   ├── PreconditionFailed     412, task type unavailable
-    │   ├── PayloadTooLarge        413, declared or decoded body over the route's cap
+    │   ├── PayloadTooLarge        413, a body or an upload over its size cap
     │   ├── UnsupportedEncoding    415, a Content-Encoding the server does not decode
-    │   └── TooManyRequests        429, rate limit
+    │   ├── TooManyRequests        429, rate limit
+    │   └── InsufficientStorage    507, the file store's disk or the user's quota is full
     ├── NotLoggedIn                401 / statuscode 997
     ├── LoginFailed                401 / 997 "Unauthorised" + WWW-Authenticate, wrong credentials
     ├── AppAPIAuthFailed           401 / 997, an AppAPI route without ExApp credentials
@@ -20,10 +21,13 @@
     ├── ProviderError              a provider failed (dispatcher)
     └── InvalidOutput              a provider's output does not fit the task type (dispatcher)
 
-The last three live in services/dispatcher/provider_interface.py.
+The last three live in services/dispatcher/provider_interface.py; shared/http/security.py turns
+the others into Nextcloud's answers.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class TaskProcError(Exception):
@@ -31,9 +35,17 @@ class TaskProcError(Exception):
 
 
 class OCSError(TaskProcError):
-    """An OCS error response: HTTP status and the text for `data.message`."""
+    """An OCS error response: HTTP status and the text for `data.message`.
+
+    A subclass names its status in its header: `class NotFound(OCSError, status=404)`.
+    """
 
     status = 500
+
+    def __init_subclass__(cls, status: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
     def __init__(self, message: str, status: int | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -44,52 +56,40 @@ class OCSError(TaskProcError):
         self.headers = headers or {}
 
 
-class BadRequest(OCSError):
+class BadRequest(OCSError, status=400):
     """400: the request's input failed validation."""
 
-    status = 400
 
-
-class Unauthorized(OCSError):
+class Unauthorized(OCSError, status=401):
     """401 with an OCS body: the user may not use files named in the input."""
 
-    status = 401
 
-
-class NotFound(OCSError):
+class NotFound(OCSError, status=404):
     """404: no such task (or not the caller's)."""
 
-    status = 404
 
-
-class PayloadTooLarge(OCSError):
-    """413: the declared or decoded body is larger than the route accepts."""
-
-    status = 413
-
-
-class UnsupportedEncoding(OCSError):
-    """415: a Content-Encoding the server does not decode."""
-
-    status = 415
-
-
-class RequestTimeout(OCSError):
+class RequestTimeout(OCSError, status=408):
     """408: the client stopped sending the body."""
 
-    status = 408
 
-
-class PreconditionFailed(OCSError):
+class PreconditionFailed(OCSError, status=412):
     """412 with an OCS body: the task type has no available provider."""
 
-    status = 412
+
+class PayloadTooLarge(OCSError, status=413):
+    """413: a declared or decoded body, or an upload, is larger than the route accepts."""
 
 
-class TooManyRequests(OCSError):
+class UnsupportedEncoding(OCSError, status=415):
+    """415: a Content-Encoding the server does not decode."""
+
+
+class TooManyRequests(OCSError, status=429):
     """429: a rate limit was hit; headers carry Retry-After."""
 
-    status = 429
+
+class InsufficientStorage(OCSError, status=507):
+    """507: the file store's disk or the user's quota is full; nothing was stored."""
 
 
 class NotLoggedIn(TaskProcError):

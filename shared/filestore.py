@@ -28,7 +28,7 @@ from typing import IO
 import filetype
 from redis.asyncio import Redis
 
-from shared.errors import BadRequest, OCSError, Unauthorized
+from shared.errors import BadRequest, InsufficientStorage, PayloadTooLarge, Unauthorized
 from shared.keys import Keys
 
 CHUNK = 1024 * 1024
@@ -37,18 +37,6 @@ OCTET = "application/octet-stream"
 _UNSAFE_BY_NAME = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/javascript",
                    "application/javascript", "application/xml", "text/xml")
 NO_ACCESS = "User does not have access to the files mentioned in the task input"
-
-
-class FileTooLarge(OCSError):
-    """413: an upload passed the size cap; nothing was stored."""
-
-    status = 413
-
-
-class InsufficientStorage(OCSError):
-    """507: the file store's disk (or quota) is full; nothing was stored."""
-
-    status = 507
 
 
 NO_SPACE = "Not enough storage space on the server to store the file"
@@ -121,7 +109,7 @@ class FileStore:
 
     async def put_stream(self, chunks: AsyncIterator[bytes], *, owner: str, name: str,
                          origin: str, max_bytes: int, mime: str | None = None) -> FileRecord:
-        """Store a stream; raises FileTooLarge past max_bytes. Nothing stays on any failure."""
+        """Store a stream; raises PayloadTooLarge past max_bytes. Nothing stays on any failure."""
         tmp_dir = self.root / "tmp"
         await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
         tmp = tmp_dir / uuid.uuid4().hex
@@ -152,7 +140,7 @@ class FileStore:
         async for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:
-                raise FileTooLarge(f"The file is larger than {max_bytes} bytes")
+                raise PayloadTooLarge(f"The file is larger than {max_bytes} bytes")
             if len(head) < 8192:
                 head += chunk[:8192 - len(head)]
             buf += chunk
@@ -196,10 +184,20 @@ class FileStore:
         """Remove records now; bytes now where this process sees them, else by `purge()`."""
         if not file_ids:
             return
+        await self._drop_records(file_ids, await self._owned_sizes(file_ids))
+        gone = [fid for fid in file_ids if await asyncio.to_thread(_unlink, self.path(fid))]
+        if gone:
+            await self.redis.srem(self.keys.files_doomed, *map(str, gone))  # type: ignore[misc]
+
+    async def _owned_sizes(self, file_ids: list[int]) -> list[tuple[str, int]]:
+        """(owner, size) of each of these files that a user owns."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for fid in file_ids:
                 pipe.hmget(self.keys.file(fid), ["owner", "size"])
-            owned = [(o.decode(), int(n)) for o, n in await pipe.execute() if o and n]
+            return [(o.decode(), int(n)) for o, n in await pipe.execute() if o and n]
+
+    async def _drop_records(self, file_ids: list[int], owned: list[tuple[str, int]]) -> None:
+        """One transaction: the records go, the owners' byte counts drop, the bytes are doomed."""
         async with self.redis.pipeline(transaction=True) as pipe:
             for owner, size in owned:
                 pipe.decrby(self.keys.user_bytes(owner), size)
@@ -208,9 +206,6 @@ class FileStore:
                 pipe.zrem(self.keys.files_unreferenced, str(fid))
             pipe.sadd(self.keys.files_doomed, *map(str, file_ids))
             await pipe.execute()
-        gone = [fid for fid in file_ids if await asyncio.to_thread(_unlink, self.path(fid))]
-        if gone:
-            await self.redis.srem(self.keys.files_doomed, *map(str, gone))  # type: ignore[misc]
 
     async def purge(self, limit: int = 500) -> int:
         """Remove the bytes of deleted files; only for a process that holds the store (a

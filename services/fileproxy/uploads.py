@@ -12,14 +12,21 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from email.message import Message
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from shared.errors import BadRequest, NotFound, NotLoggedIn
-from shared.filestore import FileRecord, FileTooLarge, InsufficientStorage
+from shared.errors import (
+    BadRequest,
+    InsufficientStorage,
+    NotFound,
+    NotLoggedIn,
+    PayloadTooLarge,
+)
+from shared.filestore import FileRecord
 from shared.http import ocs
 from shared.http.context import SERVICES
 from shared.http.guard import idle_limited, safe_name
@@ -68,31 +75,52 @@ def _generated_name() -> str:
     return f"{int(time.time())}-{secrets.randbelow(100000) + 1}"
 
 
+class _Incoming(NamedTuple):
+    """An upload's bytes as they arrive, its file name and its declared type."""
+
+    chunks: AsyncIterator[bytes]
+    name: str
+    mime: str | None
+
+
+async def _room(request: web.Request, owner: str, cap: int) -> int:
+    """Bytes this upload may take: `cap`, or less where the owner's quota has less room left."""
+    settings, files = request.app[SERVICES].settings, request.app[SERVICES].files
+    if not owner or settings.max_user_bytes <= 0:
+        return cap
+    room = settings.max_user_bytes - await files.used_bytes(owner)
+    if room <= 0 or (request.content_length or 0) > room:
+        raise InsufficientStorage(QUOTA)
+    return room
+
+
+async def _incoming(request: web.Request, cap: int, raw_ok: bool) -> _Incoming:
+    """The multipart field `file`, or (where `raw_ok`) the raw body, refused past `cap`."""
+    if request.content_type.startswith("multipart/"):
+        part = await _file_part(request)
+        return _Incoming(_part_chunks(part), safe_name(part.filename or ""),
+                         part.headers.get("Content-Type"))
+    if not (raw_ok and request.body_exists):
+        raise BadRequest("Bad request")
+    if (request.content_length or 0) > cap:
+        raise PayloadTooLarge(f"The file is larger than {cap} bytes")
+    return _Incoming(request.content.iter_chunked(CHUNK), safe_name(_raw_name(request)),
+                     request.headers.get("Content-Type"))
+
+
 async def _store(request: web.Request, *, owner: str, origin: str,
                  raw_ok: bool) -> FileRecord:
     svc = request.app[SERVICES]
-    cap = quota = svc.settings.max_upload_bytes
-    if owner and svc.settings.max_user_bytes > 0:
-        quota = svc.settings.max_user_bytes - await svc.files.used_bytes(owner)
-        if quota <= 0 or (request.content_length or 0) > quota:
-            raise InsufficientStorage(QUOTA)
-    if request.content_type.startswith("multipart/"):
-        part = await _file_part(request)
-        chunks, name, mime = _part_chunks(part), safe_name(part.filename or ""), part.headers.get(
-            "Content-Type")
-    elif raw_ok and request.body_exists:
-        if (request.content_length or 0) > cap:
-            raise FileTooLarge(f"The file is larger than {cap} bytes")
-        chunks, name = request.content.iter_chunked(CHUNK), safe_name(_raw_name(request))
-        mime = request.headers.get("Content-Type")
-    else:
-        raise BadRequest("Bad request")
+    cap = svc.settings.max_upload_bytes
+    room = await _room(request, owner, cap)
+    upload = await _incoming(request, cap, raw_ok)
     try:
         return await svc.files.put_stream(
-            idle_limited(chunks, svc.settings.body_timeout_seconds), owner=owner,
-            name=name or _generated_name(), origin=origin, max_bytes=min(cap, quota), mime=mime)
-    except FileTooLarge as exc:
-        if quota < cap:
+            idle_limited(upload.chunks, svc.settings.body_timeout_seconds), owner=owner,
+            name=upload.name or _generated_name(), origin=origin, max_bytes=min(cap, room),
+            mime=upload.mime)
+    except PayloadTooLarge as exc:
+        if room < cap:
             raise InsufficientStorage(QUOTA) from exc
         raise
     except INTERRUPTED as exc:
