@@ -33,21 +33,26 @@ def wants_json(request: web.Request, params: dict[str, Any] | None = None) -> bo
 
 def envelope(status: int, data: Any, v1: bool, message: str | None = None,
              ocs_code: int | None = None) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, envelope) with v1/v2 semantics."""
-    ok = 200 <= status < 300
+    """(HTTP status, envelope) with v1/v2 semantics: v1 answers HTTP 200 (401 for statuscode
+    997) with statuscode 100 for OK; v2 answers the HTTP status and repeats it as statuscode."""
     if v1:
         code = ocs_code if ocs_code is not None else (100 if status == 200 else status)
-        meta: dict[str, Any] = {"status": "ok" if code == 100 else "failure", "statuscode": code,
-                                "message": message if message is not None else
-                                ("OK" if code == 100 else ""),
-                                "totalitems": "", "itemsperpage": ""}
+        meta = _meta(code == 100, code, message) | _V1_PAGING
         http = 401 if code == 997 else 200
     else:
-        meta = {"status": "ok" if ok else "failure",
-                "statuscode": ocs_code if ocs_code is not None else status,
-                "message": message if message is not None else ("OK" if ok else "")}
+        meta = _meta(200 <= status < 300, status if ocs_code is None else ocs_code, message)
         http = status
     return http, {"ocs": {"meta": meta, "data": data}}
+
+
+_V1_PAGING = {"totalitems": "", "itemsperpage": ""}
+"""v1's meta ends with these (always empty here)."""
+
+
+def _meta(ok: bool, code: int, message: str | None) -> dict[str, Any]:
+    """status, statuscode and message; without a message, "OK" for success, else empty."""
+    return {"status": "ok" if ok else "failure", "statuscode": code,
+            "message": message if message is not None else ("OK" if ok else "")}
 
 
 def render(request: web.Request, status: int, data: Any, *, message: str | None = None,

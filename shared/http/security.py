@@ -19,6 +19,7 @@ from shared.errors import (
     LoginFailed,
     NotLoggedIn,
     OCSError,
+    TaskProcError,
 )
 from shared.http import ocs
 from shared.http.auth import GUEST, Principal, login_failed
@@ -46,24 +47,36 @@ def principal(request: web.Request) -> Principal:
 
 
 def _check(request: web.Request, rule: Route, who: Principal | None) -> Principal:
-    level = rule.access
-    settings = request.app[SERVICES].settings
-    if level in (Access.EXAPP, Access.APPAPI):
-        if who is None or not who.app_api:
-            raise ExAppRequired() if level is Access.EXAPP else AppAPIAuthFailed()
-        return who
+    if rule.access in (Access.EXAPP, Access.APPAPI):
+        return _exapp_only(rule.access, who)
     if who is None:
-        guest_ok = level is Access.GUEST_OK and settings.guests and not login_failed(request)
-        if level is Access.PUBLIC or guest_ok:
-            who = GUEST
-        else:
-            raise NotLoggedIn()
-    if level is Access.ADMIN and not who.admin:
+        who = _guest(request, rule.access)
+    if rule.access is Access.ADMIN and not who.admin:
         raise Forbidden("Logged in account must be an admin")
-    csrf_ok = (request.headers.get("OCS-APIRequest", "") != "" or who.bearer or who.app_api)
-    if rule.csrf and not csrf_ok:
+    if rule.csrf and not _csrf_ok(request, who):
         raise CSRFCheckFailed()
     return who
+
+
+def _exapp_only(level: Access, who: Principal | None) -> Principal:
+    """ExApp and AppAPI routes: only a caller with AppAPI credentials."""
+    if who is None or not who.app_api:
+        raise ExAppRequired() if level is Access.EXAPP else AppAPIAuthFailed()
+    return who
+
+
+def _guest(request: web.Request, level: Access) -> Principal:
+    """No credentials: a guest where the route lets one in, else not logged in."""
+    guests = request.app[SERVICES].settings.guests
+    if level is Access.PUBLIC or (level is Access.GUEST_OK and guests
+                                  and not login_failed(request)):
+        return GUEST
+    raise NotLoggedIn()
+
+
+def _csrf_ok(request: web.Request, who: Principal) -> bool:
+    """The OCS-APIRequest header, or credentials a browser does not send by itself."""
+    return request.headers.get("OCS-APIRequest", "") != "" or who.bearer or who.app_api
 
 
 def _challenge(request: web.Request) -> str:
@@ -88,40 +101,54 @@ async def _prepare(request: web.Request) -> None:
 async def ocs_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate, check access, parse parameters; render errors as Nextcloud does."""
     request[PARAMS] = {}
-    if request.match_info.http_exception is not None:
-        if request.path.startswith("/ocs/") and request.match_info.http_exception.status == 404:
-            return ocs.render(request, 404, [], message="Invalid query, please check the syntax. "
-                              "API specifications are here: "
-                              "http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.",
-                              ocs_code=998)
-        raise request.match_info.http_exception
+    if (unmatched := request.match_info.http_exception) is not None:
+        return _no_route(request, unmatched)
     try:
         await _prepare(request)
         return await handler(request)
-    except OCSError as exc:
-        return ocs.render(request, exc.status, {"message": exc.message}, headers=exc.headers,
-                          params=request[PARAMS])
-    except Forbidden as exc:
-        return ocs.render(request, 403, [], message=exc.message, params=request[PARAMS])
-    except NotLoggedIn:
-        return ocs.render(request, 401, [], message="Current user is not logged in",
-                          ocs_code=997, params=request[PARAMS])
-    except LoginFailed:
-        return ocs.render(request, 401, [], message="Unauthorised", ocs_code=997,
-                          headers={"WWW-Authenticate": _challenge(request)})
-    except AppAPIAuthFailed:
-        return ocs.render(request, 401, [], message="AppAPI authentication failed",
-                          ocs_code=997, params=request[PARAMS])
-    except CSRFCheckFailed:
-        return ocs.plain_json(412, "CSRF check failed")
-    except ExAppRequired:
-        return ocs.plain_json(412, "ExApp required")
+    except TaskProcError as exc:
+        return _refusal(request, exc)
     except web.HTTPRequestEntityTooLarge:
         return ocs.render(request, 413, {"message": "Request body too large"})
     except (web.HTTPException, ConnectionResetError):
         raise  # a client that went away gets no answer (aiohttp logs it at debug level)
     except Exception as exc:
         return _server_side(request, exc)
+
+
+def _no_route(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """An unknown /ocs/ path gets Nextcloud's OCS 998 answer; anything else aiohttp's own."""
+    if request.path.startswith("/ocs/") and exc.status == 404:
+        return ocs.render(request, 404, [], message="Invalid query, please check the syntax. "
+                          "API specifications are here: "
+                          "http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.",
+                          ocs_code=998)
+    raise exc
+
+
+NOT_SIGNED_IN = {NotLoggedIn: "Current user is not logged in",
+                 AppAPIAuthFailed: "AppAPI authentication failed"}
+"""The 401 / OCS statuscode 997 answers with no challenge, by error."""
+PLAIN_412 = {CSRFCheckFailed: "CSRF check failed", ExAppRequired: "ExApp required"}
+"""The non-OCS 412 answers, by error."""
+
+
+def _refusal(request: web.Request, exc: TaskProcError) -> web.Response:
+    """Nextcloud's answer to each of our errors (shared/errors.py); a 500 for the others."""
+    params = request[PARAMS]
+    if isinstance(exc, OCSError):
+        return ocs.render(request, exc.status, {"message": exc.message}, headers=exc.headers,
+                          params=params)
+    if isinstance(exc, Forbidden):
+        return ocs.render(request, 403, [], message=exc.message, params=params)
+    if isinstance(exc, LoginFailed):
+        return ocs.render(request, 401, [], message="Unauthorised", ocs_code=997,
+                          headers={"WWW-Authenticate": _challenge(request)})
+    if (message := NOT_SIGNED_IN.get(type(exc))) is not None:
+        return ocs.render(request, 401, [], message=message, ocs_code=997, params=params)
+    if (message := PLAIN_412.get(type(exc))) is not None:
+        return ocs.plain_json(412, message)
+    return _server_side(request, exc)
 
 
 def _server_side(request: web.Request, exc: Exception) -> web.Response:
