@@ -73,6 +73,11 @@ def _ids(values: list[Any]) -> list[int]:
     return [int(text(v)) for v in values]
 
 
+def _matches(task: Task, wanted: dict[str, str | None]) -> bool:
+    """Whether the task has every wanted attribute value (None: any value)."""
+    return all(v is None or getattr(task, k) == v for k, v in wanted.items())
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 
@@ -129,27 +134,26 @@ class TaskStore:
         """The user's tasks that match, oldest first: the newest `limit` of them after
         skipping the newest `offset`. Reads `batch` tasks at a time, newest first, so memory
         stays bounded by `limit + batch` whatever the user has stored."""
-        key, skipped, start = self.keys.user_tasks(user_id), 0, 0
-        found: list[Task] = []
+        key, start, skip = self.keys.user_tasks(user_id), 0, offset
         wanted = {"type": task_type, "custom_id": custom_id, "app_id": app_id}
+        found: list[Task] = []
         while len(found) < limit:
             ids = await self.redis.zrevrange(key, start, start + batch - 1)
             if not ids:
                 break
             start += len(ids)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for i in ids:
-                    pipe.hgetall(self.keys.task(i.decode()))
-                rows = await pipe.execute()
-            for task in (Task.from_redis(r) for r in rows if r):
-                if not all(v is None or getattr(task, k) == v for k, v in wanted.items()):
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                elif len(found) < limit:
-                    found.append(task)
+            matching = [task for task in await self._read_many(ids) if _matches(task, wanted)]
+            found += matching[skip:][:limit - len(found)]
+            skip = max(0, skip - len(matching))
         found.reverse()
         return found
+
+    async def _read_many(self, ids: list[bytes]) -> list[Task]:
+        """The tasks with these ids that still exist, in the same order, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hgetall(self.keys.task(i.decode()))
+            return [Task.from_redis(raw) for raw in await pipe.execute() if raw]
 
     async def cancel(self, task_id: int, owner: Owner) -> Task | None:
         """Cancel if scheduled or running; the task as it is now, None if not the caller's."""
