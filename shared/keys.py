@@ -47,71 +47,96 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, overload
+
+
+class Key:
+    """One key: on `Keys`, `leases = Key("leases")` makes `keys.leases` give `tp:leases`."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, keys: None, owner: type) -> Key: ...
+    @overload
+    def __get__(self, keys: Keys, owner: type | None = None) -> str: ...
+    def __get__(self, keys: Keys | None, owner: type | None = None) -> Any:
+        if keys is None:
+            return self
+        key = keys.__dict__[self.name] = f"{keys.p}:{self.suffix}"  # later lookups find it
+        return key
+
+
+class Family:
+    """Keys told apart by one part, written `<like_this>` (braces are Redis hash tags): on
+    `Keys`, `user_tasks = Family("tasks:user:<uid>")` makes `keys.user_tasks("alice")` give
+    `tp:tasks:user:alice`."""
+
+    def __init__(self, template: str) -> None:
+        self.head, rest = template.split("<", 1)
+        self.tail = rest.split(">", 1)[1]
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, keys: None, owner: type) -> Family: ...
+    @overload
+    def __get__(self, keys: Keys, owner: type | None = None) -> Callable[[int | str], str]: ...
+    def __get__(self, keys: Keys | None, owner: type | None = None) -> Any:
+        if keys is None:
+            return self
+        head, tail = f"{keys.p}:{self.head}", self.tail
+
+        def build(part: int | str) -> str:
+            return f"{head}{part}{tail}"
+        keys.__dict__[self.name] = build  # built once per Keys: later lookups find it
+        return build
+
 
 class Keys:
-    """Key builders bound to one prefix."""
+    """Every key under one prefix, in the order of the table above."""
+
+    task_seq = Key("task:seq")
+    task = Family("task:{<id>}")
+    user_tasks = Family("tasks:user:<uid>")
+    user_live = Family("user:<uid>:live")
+    user_bytes = Family("user:<uid>:bytes")
+    tasks_updated = Key("tasks:updated")
+    scheduled = Family("tasks:scheduled:<type>")
+    running = Family("tasks:running:<type>")
+    leases = Key("leases")
+    leases_swept = Key("leases:swept")
+    queue = Key("queue")
+    hooks_queue = Key("hooks")
+    chan_wake = Key("chan:wake")
+    chan_ready = Key("chan:ready")
+    chan_task = Key("chan:task")
+    providers = Key("providers")
+    providers_alive = Key("providers:alive")
+    providers_gen = Key("providers:gen")
+    tasktypes_custom = Key("tasktypes:custom")
+    preferences = Key("config:preferences")
+    user = Family("user:<uid>")
+    users = Key("users")
+    user_apppw = Family("user:<uid>:apppw")
+    apppw = Family("apppw:<sha256>")
+    exapp = Family("exapp:<appid>")
+    exapps = Key("exapps")
+    file_seq = Key("file:seq")
+    file = Family("file:<id>")
+    files_unreferenced = Key("files:unreferenced")
+    files_doomed = Key("files:doomed")
+    task_files = Family("task:{<id>}:files")
+    rate_limit_prefix = Key("rl")
+    bridge_task = Family("bridge:nc:<id>")
+    bridge_leases = Key("bridge:leases")
+    bridge_instances = Key("bridge:instances")
+    bridge_enabled = Key("bridge:enabled")
 
     def __init__(self, prefix: str = "tp") -> None:
         self.p = prefix
-        self.task_seq = f"{prefix}:task:seq"
-        self.tasks_updated = f"{prefix}:tasks:updated"
-        self.leases = f"{prefix}:leases"
-        self.leases_swept = f"{prefix}:leases:swept"
-        self.queue = f"{prefix}:queue"
-        self.hooks_queue = f"{prefix}:hooks"
-        self.chan_wake = f"{prefix}:chan:wake"
-        self.chan_ready = f"{prefix}:chan:ready"
-        self.chan_task = f"{prefix}:chan:task"
-        self.providers = f"{prefix}:providers"
-        self.providers_alive = f"{prefix}:providers:alive"
-        self.providers_gen = f"{prefix}:providers:gen"
-        self.tasktypes_custom = f"{prefix}:tasktypes:custom"
-        self.preferences = f"{prefix}:config:preferences"
-        self.users = f"{prefix}:users"
-        self.exapps = f"{prefix}:exapps"
-        self.file_seq = f"{prefix}:file:seq"
-        self.files_unreferenced = f"{prefix}:files:unreferenced"
-        self.files_doomed = f"{prefix}:files:doomed"
-        self.rate_limit_prefix = f"{prefix}:rl"
-        self.bridge_leases = f"{prefix}:bridge:leases"
-        self.bridge_instances = f"{prefix}:bridge:instances"
-        self.bridge_enabled = f"{prefix}:bridge:enabled"
-
-    def task(self, task_id: int | str) -> str:
-        return f"{self.p}:task:{{{task_id}}}"
-
-    def task_files(self, task_id: int | str) -> str:
-        return f"{self.p}:task:{{{task_id}}}:files"
-
-    def user_tasks(self, user_id: str) -> str:
-        return f"{self.p}:tasks:user:{user_id}"
-
-    def user_live(self, user_id: str) -> str:
-        return f"{self.p}:user:{user_id}:live"
-
-    def user_bytes(self, user_id: str) -> str:
-        return f"{self.p}:user:{user_id}:bytes"
-
-    def scheduled(self, task_type: str) -> str:
-        return f"{self.p}:tasks:scheduled:{task_type}"
-
-    def running(self, task_type: str) -> str:
-        return f"{self.p}:tasks:running:{task_type}"
-
-    def user(self, user_id: str) -> str:
-        return f"{self.p}:user:{user_id}"
-
-    def user_apppw(self, user_id: str) -> str:
-        return f"{self.p}:user:{user_id}:apppw"
-
-    def apppw(self, digest: str) -> str:
-        return f"{self.p}:apppw:{digest}"
-
-    def exapp(self, app_id: str) -> str:
-        return f"{self.p}:exapp:{app_id}"
-
-    def file(self, file_id: int | str) -> str:
-        return f"{self.p}:file:{file_id}"
-
-    def bridge_task(self, nc_task_id: int | str) -> str:
-        return f"{self.p}:bridge:nc:{nc_task_id}"
