@@ -6,9 +6,10 @@ reads a task through the typed properties of `Task`, never through raw hash fiel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import orjson
 
@@ -74,6 +75,40 @@ _INT_FIELDS = (F.LAST_UPDATED, F.COMPLETION_EXPECTED_AT, F.SCHEDULED_AT, F.START
                F.ENDED_AT)
 
 
+T = TypeVar("T")
+
+
+class _Field(Generic[T]):
+    """A typed attribute of `Task` read from one hash field: `_Field(F.GEN, _count)`."""
+
+    def __init__(self, field: TaskField, decode: Callable[[str | None], T]) -> None:
+        self.field, self.decode = field, decode
+
+    @overload
+    def __get__(self, task: None, owner: type) -> _Field[T]: ...
+    @overload
+    def __get__(self, task: Task, owner: type | None = None) -> T: ...
+    def __get__(self, task: Task | None, owner: type | None = None) -> Any:
+        return self if task is None else self.decode(task.raw.get(self.field))
+
+
+def _text(value: str | None) -> str | None:
+    return value
+
+
+def _text_or_empty(value: str | None) -> str:
+    return value or ""
+
+
+def _flag_on(value: str | None) -> bool:
+    """'1' or absent (the default is on); '0' is off."""
+    return value in (None, "1")
+
+
+def _count(value: str | None) -> int:
+    return int(float(value)) if value not in (None, "") else 0
+
+
 @dataclass
 class Task:
     """A task as read from its Redis hash (`{p}:task:{id}`). Absent fields are None."""
@@ -104,27 +139,6 @@ class Task:
         return Status.parse(self.raw.get(F.STATUS))
 
     @property
-    def user_id(self) -> str | None:
-        return self.raw.get(F.USER_ID)
-
-    @property
-    def guest(self) -> str | None:
-        return self.raw.get(F.GUEST)
-
-    @property
-    def exapp(self) -> str | None:
-        """The ExApp that scheduled this task without a user."""
-        return self.raw.get(F.EXAPP)
-
-    @property
-    def app_id(self) -> str:
-        return self.raw.get(F.APP_ID, "")
-
-    @property
-    def custom_id(self) -> str:
-        return self.raw.get(F.CUSTOM_ID, "")
-
-    @property
     def input(self) -> dict[str, Any]:
         return _json_map(self.raw.get(F.INPUT))
 
@@ -139,46 +153,26 @@ class Task:
         return float(value) if value not in (None, "") else None
 
     @property
-    def include_watermark(self) -> bool:
-        return self.raw.get(F.INCLUDE_WATERMARK, "1") == "1"
-
-    @property
-    def allow_cleanup(self) -> bool:
-        return self.raw.get(F.ALLOW_CLEANUP, "1") == "1"
-
-    @property
     def webhook(self) -> tuple[str, str] | None:
         """(uri, method) when the task has a webhook."""
         uri, method = self.raw.get(F.WEBHOOK_URI), self.raw.get(F.WEBHOOK_METHOD)
         return (uri, method) if uri and method else None
 
-    @property
-    def error_message(self) -> str | None:
-        return self.raw.get(F.ERROR_MESSAGE)
-
-    @property
-    def user_facing_error_message(self) -> str | None:
-        return self.raw.get(F.USER_FACING_ERROR_MESSAGE)
-
-    @property
-    def attempt(self) -> int:
-        return self.int_field(F.ATTEMPT) or 0
-
-    @property
-    def gen(self) -> int:
-        return self.int_field(F.GEN) or 0
-
-    @property
-    def provider_id(self) -> str | None:
-        return self.raw.get(F.PROVIDER)
-
-    @property
-    def lease_owner(self) -> str | None:
-        return self.raw.get(F.LEASE_OWNER)
-
-    @property
-    def lease_token(self) -> str | None:
-        return self.raw.get(F.LEASE_TOKEN)
+    user_id = _Field(F.USER_ID, _text)
+    guest = _Field(F.GUEST, _text)
+    exapp = _Field(F.EXAPP, _text)
+    """The ExApp that scheduled this task without a user."""
+    app_id = _Field(F.APP_ID, _text_or_empty)
+    custom_id = _Field(F.CUSTOM_ID, _text_or_empty)
+    include_watermark = _Field(F.INCLUDE_WATERMARK, _flag_on)
+    allow_cleanup = _Field(F.ALLOW_CLEANUP, _flag_on)
+    error_message = _Field(F.ERROR_MESSAGE, _text)
+    user_facing_error_message = _Field(F.USER_FACING_ERROR_MESSAGE, _text)
+    attempt = _Field(F.ATTEMPT, _count)
+    gen = _Field(F.GEN, _count)
+    provider_id = _Field(F.PROVIDER, _text)
+    lease_owner = _Field(F.LEASE_OWNER, _text)
+    lease_token = _Field(F.LEASE_TOKEN, _text)
 
     def int_field(self, name: TaskField) -> int | None:
         v = self.raw.get(name)
