@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -29,6 +29,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from shared.netaddr import ForwardedHeader, parse_networks
+from shared.settings_base import SettingsModel
 from shared.settings_bridge import BridgeSettings
 from shared.settings_engines import EngineSettings
 from shared.settings_openai import OpenAISettings
@@ -45,10 +46,19 @@ class SettingsInvalid(ValueError):
     """A variable that does not hold a valid value; the message names it (one line each)."""
 
 
-class RateLimitSettings(BaseModel):
-    """Moving-window caps in `limits` notation, e.g. "20/2 minutes"; empty string = off."""
+def _proxy_list(value: Any) -> Any:
+    """A JSON list or a comma list; every entry must parse (a typo fails at start)."""
+    if isinstance(value, str):
+        value = (json.loads(value) if value.strip().startswith("[")
+                 else [v for v in value.split(",") if v.strip()])
+    if isinstance(value, list):
+        parse_networks(str(v) for v in value)
+        return [str(v).strip() for v in value]
+    return value
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+class RateLimitSettings(SettingsModel):
+    """Moving-window caps in `limits` notation, e.g. "20/2 minutes"; empty string = off."""
 
     schedule_user: str = "20/2 minutes"
     schedule_guest: str = "5/2 minutes"
@@ -92,7 +102,8 @@ class Settings(BaseSettings):
     dispatcher_metrics_port: int = 9100
 
     guests: bool = False
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_proxy_list)] = Field(
+        default_factory=list)
     """IPs/CIDRs of the routers in front (JSON list or comma list in the environment); only
     their forwarding header is believed for the client address. Empty: trust nobody."""
     forwarded_header: ForwardedHeader = "x-forwarded-for"
@@ -100,12 +111,12 @@ class Settings(BaseSettings):
     version: str = "33.0.0"
     """The Nextcloud version this server presents in capabilities and status."""
     max_body_bytes: int = 10 * 1024 * 1024
+    """Largest JSON/form body the api accepts (file uploads go to the fileproxy)."""
     header_timeout_seconds: float = 60.0
     """A connection must complete a request's headers within this long after it opens or
     after its previous answer (slowloris); it is also the idle keep-alive time."""
     body_timeout_seconds: float = 60.0
     """A JSON/form body must arrive within this long; an upload may pause no longer (408)."""
-    """Largest JSON/form body the api accepts (file uploads go to the fileproxy)."""
     tasktypes_cache_seconds: float = 1.0
     auth_cache_seconds: float = 5.0
     """How long a verified credential is trusted without a Redis lookup (revocation delay)."""
@@ -118,9 +129,9 @@ class Settings(BaseSettings):
     """Scheduled tasks of one type past which /schedule answers 503 with Retry-After (0: off)."""
     queue_full_retry_seconds: int = 30
     max_live_tasks_per_user: int = 1_000
+    """Scheduled or running tasks one user may have at once (429 past it; 0: off)."""
     max_user_bytes: int = 20 * 1024 * 1024 * 1024
     """Bytes of uploads one user may have stored at once (507 past it; 0: off)."""
-    """Scheduled or running tasks one user may have at once (429 past it; 0: off)."""
     max_listed_tasks: int = 1_000
     """GET /tasks and /tasks/app/{appId} answer at most this many, the newest (`limit` and
     `offset` query parameters page through them)."""
@@ -163,18 +174,6 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _proxy_list(cls, value: Any) -> Any:
-        """A JSON list or a comma list; every entry must parse (a typo fails at start)."""
-        if isinstance(value, str):
-            value = (json.loads(value) if value.strip().startswith("[")
-                     else [v for v in value.split(",") if v.strip()])
-        if isinstance(value, list):
-            parse_networks(str(v) for v in value)
-            return [str(v).strip() for v in value]
-        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from shared.settings_base import SettingsModel
 
 
-class BridgeSettings(BaseModel):
+class BridgeSettings(SettingsModel):
     """Where the Nextcloud is, who taskproc is there, and how hard to pull."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     nextcloud_url: str = ""
     """Base URL of the Nextcloud (e.g. https://cloud.example.com); required by `taskproc bridge`."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from shared.settings_base import SettingsModel
 
 
-class EngineSettings(BaseModel):
+class EngineSettings(SettingsModel):
     """Options of the in-process engines; env vars `TASKPROC_ENGINES__<FIELD>`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: list[str] | None = None
     """Provider ids to offer; None offers every provider whose engine is installed."""

@@ -13,13 +13,13 @@ types are offered only when `task_types` names them, because most chat backends 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from shared.settings_base import SettingsModel
 
 
-class OpenAIBackend(BaseModel):
+class OpenAIBackend(SettingsModel):
     """Overrides for one task type; unset fields fall back to the defaults in OpenAISettings."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str | None = None
     api_key: SecretStr | None = None
@@ -28,10 +28,8 @@ class OpenAIBackend(BaseModel):
     """False withholds this task type even though a default backend is configured."""
 
 
-class OpenAISettings(BaseModel):
+class OpenAISettings(SettingsModel):
     """Backends per task type; env vars `TASKPROC_OPENAI__<FIELD>` (JSON for nested values)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: str | None = None
     """Default backend, e.g. http://127.0.0.1:8000/v1; None disables the chat-style types."""
