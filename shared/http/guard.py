@@ -95,8 +95,7 @@ class ParserErrorFilter(logging.Filter):
         detail = str(getattr(exc, "message", "") or exc).strip().splitlines()
         record.msg = "bad request: %s: %s"
         record.args = (type(exc).__name__, detail[0][:200] if detail else "")
-        record.exc_info = None
-        record.exc_text = None
+        record.exc_info = None  # a record reaches its logger's filters before any formatter
         record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
