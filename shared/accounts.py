@@ -33,10 +33,12 @@ def new_app_password() -> str:
 
 @dataclass(frozen=True)
 class User:
+    """A user account as stored at `{p}:user:{uid}`; `created` is unix seconds (0: unknown)."""
+
     id: str
     display_name: str
     admin: bool
-    created: int = 0
+    created: int
 
 
 class _Accounts:
