@@ -78,7 +78,7 @@ async def provider_list(st: Stores, args: argparse.Namespace) -> int:
     return 0
 
 
-@COMMANDS("provider prefer", "set (or with --clear, unset) a type's provider",
+@COMMANDS("provider prefer", "set a type's provider (without one: back to the default)",
           arg("task_type"), arg("provider_id", nargs="?"))
 async def provider_prefer(st: Stores, args: argparse.Namespace) -> int:
     await st.registry.set_preference(args.task_type, args.provider_id)
