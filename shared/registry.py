@@ -5,6 +5,7 @@ without expiry. The api reads a snapshot to validate and route schedules. Every 
 `{p}:providers:gen` in the same transaction, and a cached snapshot is used only while that
 generation is unchanged: a registration is seen by every replica as soon as the call that made
 it returns. Only heartbeat expiry (a provider that stopped) is noticed by the cache's age.
+`/schedule` skips that GET (`unchecked`): its script compares the generation as it writes.
 """
 
 from __future__ import annotations
@@ -136,6 +137,16 @@ class ProviderRegistry:
         gen, snap = await self._load()
         self._cached = (now, gen, snap)
         return snap
+
+    async def unchecked(self, fresh: bool = False) -> tuple[Snapshot, int]:
+        """The cached snapshot and its generation without asking Redis whether it changed,
+        while it is younger than one cache age (else loaded): for a caller whose write checks
+        the generation itself (the schedule script) and validates again on a change."""
+        now = time.monotonic()
+        if fresh or self._cached is None or now - self._cached[0] >= self.cache_seconds:
+            gen, snap = await self._load()
+            self._cached = (now, gen, snap)
+        return self._cached[2], self._cached[1]
 
     def _in_hand(self, now: float) -> Snapshot | None:
         """The cached copy if at most ten cache ages old; past one, a reload starts."""

@@ -1,7 +1,8 @@
 """Task state in Redis: every change is one Lua script (shared/lua), reads are plain commands.
 
 Changes answer typed outcomes: a Task (None: nothing there for the caller), a `Change`, a
-`Renewal`, `Claims`, `Expired` or the file ids of a deleted task.
+`Renewal`, `Claims`, `Expired` or the file ids of a deleted task; a schedule that its
+`Admission` refuses raises `Refused`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from shared.keys import Keys
 from shared.scripts import Code, Reply, Scripts, text
 from shared.tasks import OPERATOR, Owner, Status, Task, TaskField
 
-__all__ = ["LEASE_LOST_MESSAGE", "OPERATOR", "Change", "Claim", "Claims", "Expired", "Owner",
-           "Renewal", "TaskStore"]
+__all__ = ["LEASE_LOST_MESSAGE", "OPERATOR", "Admission", "Change", "Claim", "Claims",
+           "Expired", "Owner", "Refusal", "Refused", "Renewal", "TaskStore"]
 
 LEASE_LOST_MESSAGE = ("The task could not be completed because its worker stopped responding "
                       "too many times.")
@@ -54,6 +55,32 @@ class Change:
 class Expired:
     requeued: list[int]
     failed: list[int]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the schedule script checks in the same step as it writes the task."""
+
+    registry_gen: int | None = None
+    """The provider registry generation the caller validated against (None: not checked)."""
+    max_queued: int = 0
+    """At most this many scheduled tasks of the type (0: no cap)."""
+    max_live: int = 0
+    """At most this many scheduled or running tasks of the user (0: no cap)."""
+
+
+class Refusal(StrEnum):
+    REGISTRY = "registry"      # the registry changed since the caller's snapshot
+    QUEUE_FULL = "queue_full"  # Admission.max_queued tasks of the type are waiting
+    LIVE_TASKS = "live_tasks"  # the user has Admission.max_live live tasks
+
+
+class Refused(Exception):
+    """The schedule script refused the task; nothing was written."""
+
+    def __init__(self, reason: Refusal) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 class Renewal(StrEnum):
@@ -95,9 +122,10 @@ class TaskStore:
                        webhook_method: str | None, include_watermark: bool,
                        expected_runtime: int, file_ids: list[int] = (),  # type: ignore[assignment]
                        guest: str | None = None, exapp: str | None = None,
-                       external: bool = False) -> Task:
+                       external: bool = False, admission: Admission = Admission()) -> Task:
         """Create a task for a user, else for a guest address, else for an ExApp without user.
-        `external`: an external provider serves the type (waiting claims are woken)."""
+        `external`: an external provider serves the type (waiting claims are woken). Raises
+        Refused when `admission` refuses it (a user's live tasks are capped, not others')."""
         fields = {TaskField.APP_ID: app_id, TaskField.CUSTOM_ID: custom_id,
                   TaskField.INPUT: orjson.dumps(inputs).decode(),
                   TaskField.INCLUDE_WATERMARK: _flag(include_watermark),
@@ -105,10 +133,15 @@ class TaskStore:
                   TaskField.WEBHOOK_METHOD: webhook_method or ""}
         pairs = [x for f, v in fields.items() if v for x in (f.value, v)] + \
             _owner(user_id, guest, exapp).fields()
+        live = self.keys.user_live(user_id) if user_id and admission.max_live > 0 else ""
         reply = await self.scripts.run(
-            "schedule", [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else ""],
+            "schedule", [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else "",
+                         live, self.keys.providers_gen],
             task_type, int(expected_runtime), ",".join(str(i) for i in file_ids),
-            _flag(external), *pairs)
+            _flag(external), "" if admission.registry_gen is None else admission.registry_gen,
+            admission.max_queued, admission.max_live, *pairs)
+        if not reply.ok:
+            raise Refused(Refusal(text(reply.data[0])))
         task_id, sec = _ids(reply.data)
         created = dict(zip(pairs[0::2], pairs[1::2], strict=True)) | {
             TaskField.ID: str(task_id), TaskField.TYPE: task_type,

@@ -3,6 +3,7 @@ core/Controller/TaskProcessingApiController.php serves them)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +17,8 @@ from shared.http.context import SERVICES
 from shared.http.params import params, path_id
 from shared.http.security import principal
 from shared.registry import task_type_json
-from shared.tasks import Owner, OwnerKind
+from shared.store import Refusal, Refused
+from shared.tasks import Owner, OwnerKind, Task
 from shared.validation import input_file_ids, validate_input
 
 MAX_CUSTOM_ID = 255
@@ -71,35 +73,76 @@ async def schedule(request: web.Request) -> web.Response:
     return await schedule_unlimited(request, headers)
 
 
-async def schedule_unlimited(request: web.Request,
-                             headers: dict[str, str] | None = None) -> web.Response:
-    """Schedule without the rate limit (the ExApp consumer route has none)."""
-    svc, who, p = request.app[SERVICES], principal(request), params(request)
+@dataclass(frozen=True)
+class _Order:
+    """What a schedule request asks for, once its plain fields are checked."""
+
+    task_type: str
+    app_id: str
+    custom_id: str
+    webhook_uri: str | None
+    webhook_method: str | None
+    include_watermark: bool
+    input: Any
+
+
+class _Stale(Exception):
+    """The registry copy in hand did not serve this order: validate it against a fresh one."""
+
+
+def _order(p: dict[str, Any]) -> _Order:
     task_type, app_id = _required_str(p, "type"), _required_str(p, "appId")
     custom_id = _opt_str(p, "customId") or ""
     if len(custom_id) > MAX_CUSTOM_ID:
         raise BadRequest(f"customId must be at most {MAX_CUSTOM_ID} characters")
     webhook_uri, webhook_method = admission.webhook_fields(p)
     admission.check_fields(app_id, webhook_uri, webhook_method)
-    snap = await svc.registry.snapshot()
-    tt, spec = snap.task_type(task_type), snap.preferred(task_type)
-    if tt is None or spec is None:
-        raise PreconditionFailed("The given provider is not available")
-    await admission.check_capacity(request, task_type, who.user_id)
-    inputs = validate_input(tt, spec, p.get("input"))
+    return _Order(task_type, app_id, custom_id, webhook_uri, webhook_method,
+                  _bool(p, "includeWatermark", True), p.get("input"))
+
+
+async def schedule_unlimited(request: web.Request,
+                             headers: dict[str, str] | None = None) -> web.Response:
+    """Schedule without the rate limit (the ExApp consumer route has none). The registry copy
+    in hand is used without a round trip; the script refuses the write if the registry changed
+    since, and a refusal from the copy in hand is checked against a fresh one."""
+    order = _order(params(request))
+    try:
+        task = await _schedule(request, order, fresh=False)
+    except _Stale:
+        task = await _schedule(request, order, fresh=True)
+    return _ok(request, {"task": task.to_json(just_scheduled=True)}, headers)
+
+
+async def _schedule(request: web.Request, order: _Order, fresh: bool) -> Task:
+    svc, who = request.app[SERVICES], principal(request)
+    snap, gen = await svc.registry.unchecked(fresh)
+    tt, spec = snap.task_type(order.task_type), snap.preferred(order.task_type)
+    try:
+        if tt is None or spec is None:
+            raise PreconditionFailed("The given provider is not available")
+        inputs = validate_input(tt, spec, order.input)
+    except (BadRequest, PreconditionFailed):
+        if fresh:
+            raise
+        raise _Stale from None
     file_ids = input_file_ids(tt, spec, inputs)
     await svc.files.check_access(file_ids, who.user_id)
     owner = task_owner(who, request)
-    task = await svc.tasks.schedule(
-        task_type=task_type, user_id=who.user_id, app_id=app_id, custom_id=custom_id,
-        inputs=inputs, webhook_uri=webhook_uri, webhook_method=webhook_method,
-        include_watermark=_bool(p, "includeWatermark", True),
-        expected_runtime=spec.expected_runtime, file_ids=file_ids,
-        guest=owner.who if owner.kind is OwnerKind.GUEST else None,
-        exapp=owner.who if owner.kind is OwnerKind.EXAPP else None,
-        external=spec.kind == "exapp")
-    admission.admitted(request, who.user_id, task.id)
-    return _ok(request, {"task": task.to_json(just_scheduled=True)}, headers)
+    try:
+        return await svc.tasks.schedule(
+            task_type=order.task_type, user_id=who.user_id, app_id=order.app_id,
+            custom_id=order.custom_id, inputs=inputs, webhook_uri=order.webhook_uri,
+            webhook_method=order.webhook_method, include_watermark=order.include_watermark,
+            expected_runtime=spec.expected_runtime, file_ids=file_ids,
+            guest=owner.who if owner.kind is OwnerKind.GUEST else None,
+            exapp=owner.who if owner.kind is OwnerKind.EXAPP else None,
+            external=spec.kind == "exapp",
+            admission=admission.limits(svc.settings, None if fresh else gen))
+    except Refused as refused:
+        if refused.reason is Refusal.REGISTRY:
+            raise _Stale from None
+        raise admission.refusal(request, refused) from None
 
 
 async def _rate_limit_get(request: web.Request) -> dict[str, str]:

@@ -4,13 +4,16 @@ tasks of one user; and the ExApp consumer route is rate limited too."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from services.api.app import create_app
+from shared.keys import Keys
 from shared.registry import ProviderRegistry
 from shared.settings import Settings
+from shared.store import Admission, Refusal, Refused, TaskStore
 from tests.support.ocs import V2
 from tests.support.providers import EchoProvider
 
@@ -73,3 +76,47 @@ async def test_live_tasks_per_user_are_capped(aiohttp_client: Any, settings: Set
     alice, bob = await make_user("alice"), await make_user("bob")
     assert [(await schedule(api, alice)).status for _ in range(3)] == [200, 200, 429]
     assert (await schedule(api, bob)).status == 200
+    metrics = await (await api.get("/metrics")).text()
+    assert 'taskproc_schedule_refused_total{reason="live_tasks"} 1.0' in metrics
+
+
+async def test_finished_and_deleted_tasks_free_the_cap(aiohttp_client: Any, settings: Settings,
+                                                      make_user: Any, echo: None) -> None:
+    api = await aiohttp_client(create_app(settings.model_copy(
+        update={"max_live_tasks_per_user": 2})))
+    alice = await make_user("alice")
+    first, second = [(await (await schedule(api, alice)).json())["ocs"]["data"]["task"]["id"]
+                     for _ in range(2)]
+    assert (await schedule(api, alice)).status == 429
+    cancelled = await api.post(f"{V2}/tasks/{first}/cancel?format=json", headers=alice)
+    assert cancelled.status == 200
+    assert (await schedule(api, alice)).status == 200
+    assert (await schedule(api, alice)).status == 429
+    assert (await api.delete(f"{V2}/task/{second}?format=json", headers=alice)).status == 200
+    assert (await schedule(api, alice)).status == 200
+
+
+async def test_concurrent_schedules_do_not_overshoot_the_cap(
+        aiohttp_client: Any, settings: Settings, make_user: Any, echo: None) -> None:
+    """The cap is checked in the same script as the write, so a burst gets exactly the cap."""
+    api = await aiohttp_client(create_app(settings.model_copy(
+        update={"max_live_tasks_per_user": 3})))
+    alice = await make_user("alice")
+    burst = await asyncio.gather(*(schedule(api, alice) for _ in range(10)))
+    assert sorted(r.status for r in burst) == [200] * 3 + [429] * 7
+
+
+async def test_a_stale_registry_generation_writes_nothing(redis: Any, keys: Keys) -> None:
+    """The schedule script compares the registry generation the caller validated against."""
+    store = TaskStore(redis, keys)
+    await redis.incr(keys.providers_gen)
+    kwargs: dict[str, Any] = {
+        "task_type": "core:text2text", "user_id": "alice", "app_id": "t", "custom_id": "",
+        "inputs": {"input": "x"}, "webhook_uri": None, "webhook_method": None,
+        "include_watermark": True, "expected_runtime": 1}
+    with pytest.raises(Refused) as refused:
+        await store.schedule(**kwargs, admission=Admission(registry_gen=0))
+    assert refused.value.reason is Refusal.REGISTRY
+    assert await redis.get(keys.task_seq) is None
+    task = await store.schedule(**kwargs, admission=Admission(registry_gen=1, max_live=1))
+    assert await redis.smembers(keys.user_live("alice")) == {str(task.id).encode()}
