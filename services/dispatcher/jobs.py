@@ -10,7 +10,8 @@ tests/dispatcher/test_arq_contract.py checks these assumptions against the insta
 - it waits on an event set by `{p}:chan:wake` (the scripts publish there after an enqueue)
   instead of polling, with a fallback poll for lost messages, and refills a freed slot at once;
 - it starts jobs with one script (shared/lua/pickup.lua) that marks every job it takes in
-  progress, instead of arq's WATCH/EXISTS/ZSCORE/MULTI per job;
+  progress, instead of arq's WATCH/EXISTS/ZSCORE/MULTI per job, and in the same step claims
+  the tasks of the types its `LocalClaims` serve (their jobs then skip claim.lua);
 - a started job leaves the queue's due range until it finishes, so pickups read no running
   jobs; it finishes with one pipeline without a transaction (arq: MULTI, an abort-set ZREM and
   EXEC around the same two commands).
@@ -21,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -36,6 +39,7 @@ from shared.redis import connect
 from shared.scripts import Scripts, text
 from shared.settings import Settings
 from shared.store import TaskStore
+from shared.tasks import Task
 
 ARQ_VERSION = "0.28.0"
 """The arq release this module was written against (pinned in pyproject.toml)."""
@@ -48,6 +52,11 @@ RunTask = Callable[[int, int, str | None, float | None], Awaitable[None]]
 
 def run_job_id(keys: Keys, task_id: int, gen: int) -> str:
     return f"{keys.p}:run:{task_id}:{gen}"
+
+
+def is_hook_job(keys: Keys, job_id: str) -> bool:
+    """A webhook delivery's job (the hooks worker's queue), not a task's."""
+    return job_id.startswith(f"{keys.p}:hook:")
 
 
 def job_key(job_id: str) -> str:
@@ -77,14 +86,27 @@ async def job_state(redis: Redis, keys: Keys, task_id: int, gen: int) -> tuple[s
     return job, queued is not None, bool(running)
 
 
+@dataclass(frozen=True)
+class LocalClaims:
+    """What pickup claims at once for the local providers of a dispatcher."""
+
+    owner: str
+    lease_ms: int
+    served: Callable[[], Awaitable[dict[str, str]]]
+    """Task type -> provider id, for the types whose preferred provider is local here."""
+    claimed: Callable[[Task, str], None]
+    """Called with each task claimed (now RUNNING) and its lease token."""
+
+
 class JobWorker(Worker):
     """arq's Worker, run with poll_delay=0; `wake()` starts the next iteration now."""
 
     def __init__(self, *args: Any, scripts: Scripts, fallback_poll: float = 1.0,
-                 **kwargs: Any) -> None:
+                 claims: LocalClaims | None = None, **kwargs: Any) -> None:
         super().__init__(*args, poll_delay=0, job_serializer=orjson.dumps,
                          job_deserializer=orjson.loads, allow_abort_jobs=False, **kwargs)
         self._scripts = scripts
+        self._claims = claims
         self._wake_event = asyncio.Event()
         self._fallback = fallback_poll
         self._stopping = False
@@ -118,9 +140,18 @@ class JobWorker(Worker):
         await self.heart_beat()
 
     async def _pick(self, free: int) -> None:
+        claim_argv: list[Any] = []
+        if self._claims is not None and (served := await self._claims.served()):
+            prefix = uuid.uuid4().hex
+            claim_argv = [self._claims.owner, self._claims.lease_ms, prefix,
+                          *(x for pair in served.items() for x in pair)]
         reply = await self._scripts.run("pickup", [self.queue_name], free, self.queue_read_limit,
-                                        int(self.in_progress_timeout_s * 1000))
-        started = reply.data
+                                        int(self.in_progress_timeout_s * 1000), *claim_argv)
+        started, claimed = reply.data
+        for flat in claimed:
+            task = Task.from_redis(flat)
+            assert self._claims is not None
+            self._claims.claimed(task, f"{claim_argv[2]}:{task.id}")
         for job_b, score in zip(started[0::2], started[1::2], strict=True):
             job_id = text(job_b)
             await self.sem.acquire()
@@ -159,7 +190,7 @@ class JobWorker(Worker):
 def task_worker(settings: Settings, redis: Redis, store: TaskStore, run_task: RunTask, *,
                 worker_id: str, on_startup: Callable[[dict[str, Any]], Awaitable[None]],
                 webhook: Callable[[int], Awaitable[None]] | None = None,
-                handle_signals: bool = False) -> JobWorker:
+                handle_signals: bool = False, claims: LocalClaims | None = None) -> JobWorker:
     """The worker of a dispatcher's task jobs (and, while they share the queue, webhooks)."""
     async def run(ctx: dict[str, Any], task_id: int, gen: int,
                   task_type: str | None = None) -> None:
@@ -179,7 +210,7 @@ def task_worker(settings: Settings, redis: Redis, store: TaskStore, run_task: Ru
         queue_read_limit=max(1000, 10 * settings.dispatcher_concurrency),
         handle_signals=handle_signals, job_completion_wait=int(settings.shutdown_grace_seconds),
         health_check_interval=10, health_check_key=f"{store.keys.p}:health:{worker_id}",
-        on_startup=on_startup, fallback_poll=settings.dispatcher_fallback_poll)
+        on_startup=on_startup, fallback_poll=settings.dispatcher_fallback_poll, claims=claims)
 
 
 def hook_worker(settings: Settings, redis: Redis, store: TaskStore,

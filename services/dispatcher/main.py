@@ -53,7 +53,9 @@ class DispatcherProcess:
         self.worker = jobs.task_worker(
             settings, self.redis, self.dispatcher.store, self.dispatcher.run_task,
             worker_id=self.dispatcher.worker_id, on_startup=self._startup,
-            handle_signals=handle_signals)
+            handle_signals=handle_signals,
+            claims=jobs.LocalClaims(self.dispatcher.worker_id, self.dispatcher.lease_ms,
+                                    self.dispatcher.served, self.dispatcher.claimed))
         self.hooks = jobs.hook_worker(settings, self.redis, self.dispatcher.store, self._webhook)
         self.hooks_run: asyncio.Task[None] | None = None
         self.health = HealthServer(
@@ -129,9 +131,9 @@ class DispatcherProcess:
                              subscribed, lost)
 
     def _on_message(self, channel: str, data: str) -> None:
-        if channel == self.dispatcher.keys.chan_wake:
-            self.worker.wake()
-            self.hooks.wake()
+        if channel == self.dispatcher.keys.chan_wake:  # the message is the queued job's id
+            hook = jobs.is_hook_job(self.dispatcher.keys, data)
+            (self.hooks if hook else self.worker).wake()
             return
         task_id, _, status = data.partition(" ")
         if status == "STATUS_CANCELLED":
@@ -240,6 +242,7 @@ class DispatcherProcess:
         for t in jobs:
             t.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
+        await self.dispatcher.release_held()
         finishing = self.worker.finishing() + list(self.dispatcher.pending)
         if finishing:
             await asyncio.wait(finishing, timeout=5)

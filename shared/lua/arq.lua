@@ -8,6 +8,12 @@ function ARQ.in_progress_key(job) return 'arq:in-progress:' .. job end
 function ARQ.retry_key(job) return 'arq:retry:' .. job end
 function ARQ.run_job(id, gen) return P .. ':run:' .. id .. ':' .. gen end
 function ARQ.hook_job(id, n) return P .. ':hook:' .. id .. ':' .. n end
+-- The task id and generation of a run job's id (nil for any other job).
+function ARQ.run_job_task(job)
+  local head = P .. ':run:'
+  if job:sub(1, #head) ~= head then return nil end
+  return job:sub(#head + 1):match('^(%d+):(%d+)$')
+end
 ARQ.JOB_TTL_MS = 30 * 86400000
 -- Queue one job: arq's payload (serialised as JSON) and the queue entry, then wake workers.
 function ARQ.enqueue(queue, job, fn, args_json, now)

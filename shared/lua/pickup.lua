@@ -4,12 +4,20 @@
 -- (scored at the end of its marker's life), so later pickups do not read past running jobs;
 -- finishing removes it, running it again puts it back in line (JobWorker.finish_job), and a
 -- job whose worker died is the orphan and lease sweeps' (rescue.lua, expire.lua).
+-- A started job's task is claimed at once, as claim.lua would, when its type is one this
+-- dispatcher serves (ARGV[8..]): the job then runs it without another round trip.
 -- KEYS[1..5] - the prelude's (common.lua)
 -- KEYS[6]    - the queue
 -- ARGV[2]    - how many jobs to start at most (the worker's free slots)
 -- ARGV[3]    - how many queue entries to read at most
 -- ARGV[4]    - in-progress marker lifetime, ms
--- Answers {'ok', {}, {job id, score, job id, score, …}}: the jobs this worker now runs.
+-- ARGV[5]    - lease owner of the claims ('' : claim nothing)
+-- ARGV[6]    - lease, ms
+-- ARGV[7]    - lease token prefix: a claimed task's token is '<prefix>:<id>'
+-- ARGV[8..]  - task type, provider id pairs: the local providers to claim tasks for
+-- Answers {'ok', {}, {{job id, score, job id, score, …}, {task, task, …}}}: the jobs this
+-- worker now runs, and the tasks among them claimed (SCHEDULED of the job's generation ->
+-- RUNNING; each a flat hash).
 local now = now_ms()
 local want, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local started, offset = {}, 0
@@ -28,4 +36,15 @@ while #started < 2 * want and offset < limit do
   if #head < 2 * n then break end
   offset = offset + n
 end
-return reply('ok', false, started)
+local served, claimed = {}, {}
+for i = 8, #ARGV, 2 do served[ARGV[i]] = ARGV[i + 1] end
+for i = 1, ((ARGV[5] or '') ~= '' and #started or 0), 2 do
+  local id, gen = ARQ.run_job_task(started[i])
+  local k = id and K.task(id)
+  local t = k and load(k, 'status', 'gen', 'type', 'startedAt', 'attempt') or {}
+  if t.status == 'STATUS_SCHEDULED' and t.gen == gen and served[t.type] then
+    take(k, id, t.type, t, ARGV[5], ARGV[7] .. ':' .. id, ARGV[6], served[t.type], now)
+    table.insert(claimed, redis.call('HGETALL', k))
+  end
+end
+return reply('ok', false, {started, claimed})

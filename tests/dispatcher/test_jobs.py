@@ -8,12 +8,52 @@ from typing import Any
 from services.dispatcher import jobs
 from shared.keys import Keys
 from shared.settings import Settings
-from shared.store import TaskStore
+from shared.store import OPERATOR, TaskStore
+from shared.tasks import Status, Task
 
 
-async def _pickup(store: TaskStore, free: int = 4) -> list[str]:
-    reply = await store.scripts.run("pickup", [store.keys.queue], free, 100, 60_000)
-    return [v.decode() for v in reply.data[0::2]]
+async def _pickup(store: TaskStore, free: int = 4, *claim: Any) -> list[str]:
+    reply = await store.scripts.run("pickup", [store.keys.queue], free, 100, 60_000, *claim)
+    return [v.decode() for v in reply.data[0][0::2]]
+
+
+async def _schedule(store: TaskStore, task_type: str = "core:text2text") -> Task:
+    return await store.schedule(task_type=task_type, user_id="alice", app_id="t", custom_id="",
+                                inputs={}, webhook_uri=None, webhook_method=None,
+                                include_watermark=True, expected_runtime=1)
+
+
+async def test_pickup_claims_the_tasks_of_served_types(redis: Any, keys: Keys) -> None:
+    """The jobs of served types start with their task claimed (as claim.lua would); others
+    are only started, for run_task to decide."""
+    store = TaskStore(redis, keys)
+    served, other = await _schedule(store), await _schedule(store, "core:text2text:summary")
+    cancelled = await _schedule(store)
+    await store.cancel(cancelled.id, OPERATOR)
+    reply = await store.scripts.run("pickup", [keys.queue], 8, 100, 60_000,
+                                    "worker", 30_000, "pfx", "core:text2text", "test:echo")
+    started, claimed = reply.data
+    assert len(started) == 2 * 3
+    assert [Task.from_redis(t).id for t in claimed] == [served.id]
+    task = await store.get(served.id)
+    assert task is not None and task.status is Status.RUNNING
+    assert (task.raw["leaseToken"], task.raw["leaseOwner"], task.provider_id) == \
+        (f"pfx:{served.id}", "worker", "test:echo")
+    assert (await store.get(other.id)).status is Status.SCHEDULED  # type: ignore[union-attr]
+
+
+async def test_pickup_claims_only_for_the_current_generation(redis: Any, keys: Keys) -> None:
+    store = TaskStore(redis, keys)
+    task = await _schedule(store)
+    assert await store.claim(task.id, gen=1, owner="w", token="t", lease_ms=60_000,
+                             provider_id="test:echo") is not None
+    await store.release(task.id, "t")  # generation 2, with a job of its own
+    reply = await store.scripts.run("pickup", [keys.queue], 8, 100, 60_000,
+                                    "worker", 30_000, "pfx", "core:text2text", "test:echo")
+    started, claimed = reply.data
+    jobs_started = {v.decode() for v in started[0::2]}
+    assert jobs_started == {jobs.run_job_id(keys, task.id, g) for g in (1, 2)}  # 1: unclaimed
+    assert [Task.from_redis(t).gen for t in claimed] == [2]
 
 
 async def test_started_finished_and_run_again(settings: Settings, keys: Keys) -> None:
