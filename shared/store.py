@@ -105,6 +105,12 @@ def _matches(task: Task, wanted: dict[str, str | None]) -> bool:
     return all(v is None or getattr(task, k) == v for k, v in wanted.items())
 
 
+def _admission_argv(admission: Admission) -> list[str | int]:
+    """schedule.lua's ARGV[6..8]."""
+    gen = "" if admission.registry_gen is None else admission.registry_gen
+    return [gen, admission.max_queued, admission.max_live]
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 
@@ -133,13 +139,10 @@ class TaskStore:
                   TaskField.WEBHOOK_METHOD: webhook_method or ""}
         pairs = [x for f, v in fields.items() if v for x in (f.value, v)] + \
             _owner(user_id, guest, exapp).fields()
-        live = self.keys.user_live(user_id) if user_id and admission.max_live > 0 else ""
         reply = await self.scripts.run(
-            "schedule", [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else "",
-                         live, self.keys.providers_gen],
-            task_type, int(expected_runtime), ",".join(str(i) for i in file_ids),
-            _flag(external), "" if admission.registry_gen is None else admission.registry_gen,
-            admission.max_queued, admission.max_live, *pairs)
+            "schedule", self._schedule_keys(user_id, admission), task_type,
+            int(expected_runtime), ",".join(str(i) for i in file_ids), _flag(external),
+            *_admission_argv(admission), *pairs)
         if not reply.ok:
             raise Refused(Refusal(text(reply.data[0])))
         task_id, sec = _ids(reply.data)
@@ -150,6 +153,13 @@ class TaskStore:
             TaskField.COMPLETION_EXPECTED_AT: str(sec + int(expected_runtime)),
             TaskField.ATTEMPT: "0", TaskField.GEN: "1"}
         return Task({str(k): v for k, v in created.items()})
+
+    def _schedule_keys(self, user_id: str | None, admission: Admission) -> list[str]:
+        """schedule.lua's KEYS[6..9]: the id sequence, the user's index and live set ('' for a
+        task without user, or no cap), the registry generation."""
+        live = self.keys.user_live(user_id) if user_id and admission.max_live > 0 else ""
+        return [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else "", live,
+                self.keys.providers_gen]
 
     async def get(self, task_id: int) -> Task | None:
         raw = await self.redis.hgetall(self.keys.task(task_id))  # type: ignore[misc]

@@ -34,10 +34,8 @@ METHOD_RULE = ("webhookMethod must be HTTP:GET, HTTP:POST, HTTP:PUT, HTTP:DELETE
                "AppAPI:<appId>:<method>")
 
 
-class QueueFull(OCSError):
-    """503: too many tasks of this type are waiting; Retry-After says when to try again."""
-
-    status = 503
+class QueueFull(OCSError, status=503):
+    """Too many tasks of this type are waiting; Retry-After says when to try again."""
 
 
 def check_fields(app_id: str, webhook_uri: str | None, webhook_method: str | None) -> None:
@@ -66,14 +64,18 @@ def limits(settings: Settings, registry_gen: int | None) -> Admission:
                      max_live=max(settings.max_live_tasks_per_user, 0))
 
 
+_REFUSALS: dict[Refusal, tuple[type[OCSError], str]] = {
+    Refusal.QUEUE_FULL: (QueueFull, "Too many tasks are waiting in the queue; try again later"),
+    Refusal.LIVE_TASKS: (TooManyRequests, "Too many scheduled or running tasks"),
+}
+
+
 def refusal(request: web.Request, refused: Refused) -> OCSError:
     """The answer to a schedule the caps refused (503 full queue, 429 live tasks), counted."""
     _refused(request, refused.reason.value)
-    retry = {"Retry-After": str(request.app[SERVICES].settings.queue_full_retry_seconds)}
-    if refused.reason is Refusal.QUEUE_FULL:
-        return QueueFull("Too many tasks are waiting in the queue; try again later",
-                         headers=retry)
-    return TooManyRequests("Too many scheduled or running tasks", headers=retry)
+    error, message = _REFUSALS[refused.reason]
+    retry = request.app[SERVICES].settings.queue_full_retry_seconds
+    return error(message, headers={"Retry-After": str(retry)})
 
 
 def _refused(request: web.Request, reason: str) -> None:
