@@ -5,6 +5,7 @@ tasks of one user; and the ExApp consumer route is rate limited too."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -21,6 +22,14 @@ from tests.support.providers import EchoProvider
 @pytest.fixture
 async def echo(redis: Any, keys: Any) -> None:
     await ProviderRegistry(redis, keys).register(EchoProvider().spec, ttl_seconds=60)
+
+
+@pytest.fixture
+def api_with(aiohttp_client: Any, settings: Settings) -> Callable[..., Awaitable[Any]]:
+    """`await api_with(max_queue_depth=2)`: an api client with those settings changed."""
+    async def make(**changes: Any) -> Any:
+        return await aiohttp_client(create_app(settings.model_copy(update=changes)))
+    return make
 
 
 async def schedule(api: Any, headers: dict[str, str], prefix: str = V2, **body: Any) -> Any:
@@ -57,9 +66,9 @@ async def test_refused_schedule_parameters(api: Any, make_user: Any, echo: None,
     assert (await resp.json())["ocs"]["data"] == {"message": message}
 
 
-async def test_full_queue_is_503_with_retry_after(aiohttp_client: Any, settings: Settings,
-                                                  make_user: Any, echo: None) -> None:
-    api = await aiohttp_client(create_app(settings.model_copy(update={"max_queue_depth": 2})))
+async def test_full_queue_is_503_with_retry_after(api_with: Any, make_user: Any,
+                                                  echo: None) -> None:
+    api = await api_with(max_queue_depth=2)
     alice = await make_user("alice")
     assert [(await schedule(api, alice)).status for _ in range(2)] == [200, 200]
     resp = await schedule(api, alice)
@@ -69,10 +78,8 @@ async def test_full_queue_is_503_with_retry_after(aiohttp_client: Any, settings:
     assert 'taskproc_schedule_refused_total{reason="queue_full"} 1.0' in metrics
 
 
-async def test_live_tasks_per_user_are_capped(aiohttp_client: Any, settings: Settings,
-                                              make_user: Any, echo: None) -> None:
-    api = await aiohttp_client(create_app(settings.model_copy(
-        update={"max_live_tasks_per_user": 2})))
+async def test_live_tasks_per_user_are_capped(api_with: Any, make_user: Any, echo: None) -> None:
+    api = await api_with(max_live_tasks_per_user=2)
     alice, bob = await make_user("alice"), await make_user("bob")
     assert [(await schedule(api, alice)).status for _ in range(3)] == [200, 200, 429]
     assert (await schedule(api, bob)).status == 200
@@ -80,10 +87,9 @@ async def test_live_tasks_per_user_are_capped(aiohttp_client: Any, settings: Set
     assert 'taskproc_schedule_refused_total{reason="live_tasks"} 1.0' in metrics
 
 
-async def test_finished_and_deleted_tasks_free_the_cap(aiohttp_client: Any, settings: Settings,
-                                                      make_user: Any, echo: None) -> None:
-    api = await aiohttp_client(create_app(settings.model_copy(
-        update={"max_live_tasks_per_user": 2})))
+async def test_finished_and_deleted_tasks_free_the_cap(api_with: Any, make_user: Any,
+                                                       echo: None) -> None:
+    api = await api_with(max_live_tasks_per_user=2)
     alice = await make_user("alice")
     first, second = [(await (await schedule(api, alice)).json())["ocs"]["data"]["task"]["id"]
                      for _ in range(2)]
@@ -96,11 +102,10 @@ async def test_finished_and_deleted_tasks_free_the_cap(aiohttp_client: Any, sett
     assert (await schedule(api, alice)).status == 200
 
 
-async def test_concurrent_schedules_do_not_overshoot_the_cap(
-        aiohttp_client: Any, settings: Settings, make_user: Any, echo: None) -> None:
+async def test_concurrent_schedules_do_not_overshoot_the_cap(api_with: Any, make_user: Any,
+                                                             echo: None) -> None:
     """The cap is checked in the same script as the write, so a burst gets exactly the cap."""
-    api = await aiohttp_client(create_app(settings.model_copy(
-        update={"max_live_tasks_per_user": 3})))
+    api = await api_with(max_live_tasks_per_user=3)
     alice = await make_user("alice")
     burst = await asyncio.gather(*(schedule(api, alice) for _ in range(10)))
     assert sorted(r.status for r in burst) == [200] * 3 + [429] * 7
