@@ -52,9 +52,14 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(PY) -m bench.chaos
 
+# Also the code health gates of tests/layers/test_code_health.py: vulture finds no dead code,
+# and radon ranks no function of services/ or shared/ below B.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared services tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/vulture
+	@worse="$$($(VENV)/bin/radon cc -s -n C services shared)"; \
+	  if [ -n "$$worse" ]; then echo "radon ranks these below B:"; echo "$$worse"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .tools var
