@@ -61,9 +61,13 @@ class RateLimitSettings(SettingsModel):
     """Moving-window caps in `limits` notation, e.g. "20/2 minutes"; empty string = off."""
 
     schedule_user: str = "20/2 minutes"
+    """/schedule per signed-in user."""
     schedule_guest: str = "5/2 minutes"
+    """/schedule per guest client address."""
     get_task_user: str = ""
+    """GET /task/{id} per signed-in user."""
     get_task_guest: str = ""
+    """GET /task/{id} per guest client address."""
     failed_login: str = "10/1 minute"
     """Failed logins per client address AND login name: a stranger's guesses lock only their
     own address out of that one account, never every user."""
@@ -137,15 +141,23 @@ class Settings(BaseSettings):
     `offset` query parameters page through them)."""
 
     lease_seconds: float = 5.0
+    """A dispatcher's hold on a running task, renewed every quarter of it; a task whose lease
+    runs out (its worker died) is requeued."""
     max_attempts: int = 3
+    """Claims of one task: when the lease of the last one runs out, the task fails instead of
+    being requeued."""
     dispatcher_concurrency: int = 8
+    """Tasks one dispatcher process runs at once."""
     task_timeout_seconds: float = 3600.0
     """A local provider still working on one task after this long is stopped; the task fails."""
     dispatcher_fallback_poll: float = 1.0
+    """Seconds between queue reads when no wake-up message arrives (one lost on a reconnect)."""
     shutdown_grace_seconds: float = 20.0
+    """On SIGTERM, running tasks get this long before they are handed back."""
     provider_preferences: dict[str, str] = Field(default_factory=dict)
     """task type id -> provider id; overridden by the CLI's stored preferences."""
     provider_heartbeat_seconds: float = 5.0
+    """Local providers are announced again this often; they expire after three silent beats."""
     orphan_after_seconds: float = 15.0
     """A task of a local provider still scheduled this long with its job gone or stuck in a
     dead worker gets a new job (a live dispatcher claims within milliseconds)."""

@@ -15,11 +15,13 @@ class BridgeSettings(SettingsModel):
     app_id: str = "taskproc"
     """The ExApp id taskproc is registered under in AppAPI (`occ app_api:app:register`)."""
     app_version: str = "1.0.0"
+    """The ExApp version sent in `EX-APP-VERSION` (as registered)."""
     app_secret: str = ""
     """The ExApp secret AppAPI generated or was given at registration (APP_SECRET)."""
     aa_version: str = "34.0.0"
     """AppAPI version sent in `AA-VERSION`."""
     host: str = "127.0.0.1"
+    """Address the ExApp endpoints listen on (0.0.0.0 when Nextcloud runs on another host)."""
     port: int = 23000
     """Port of the ExApp endpoints AppAPI calls (heartbeat, init, enabled, trigger)."""
     task_types: list[str] = Field(default_factory=list)

@@ -42,6 +42,7 @@ class OpenAISettings(SettingsModel):
     """Task type id -> overrides (base URL, key, model, enabled)."""
 
     connect_timeout_seconds: float = 10.0
+    """Longest wait for a backend to accept the connection."""
     read_timeout_seconds: float = 120.0
     """Longest silence between two reads (each streamed token resets it)."""
     timeout_seconds: float = 600.0
@@ -49,6 +50,7 @@ class OpenAISettings(SettingsModel):
     max_retries: int = 3
     """Extra attempts after a 429, a 5xx or a refused connection; 4xx is never retried."""
     backoff_base_seconds: float = 1.0
+    """First wait before a retry; each further one doubles it."""
     backoff_max_seconds: float = 30.0
     """Cap on one wait, also on a server's Retry-After."""
 
