@@ -33,8 +33,8 @@ from services.openapi_schemas import (
     SUMMARIES,
     ref,
 )
+from shared.http.probes import PROBE_ROUTES
 from shared.http.routes import OCS_PREFIXES, TP_PREFIXES, Access, Route
-from shared.probes import PROBE_ROUTES
 
 OUT = Path(__file__).resolve().parents[1] / "shared" / "openapi.json"
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")

@@ -1,17 +1,19 @@
-"""The probe and scrape handlers every role serves: `/healthz`, `/readyz` and `/metrics`.
+"""The probe and scrape answers every role gives: `/healthz`, `/readyz` and `/metrics`.
 
-The api and fileproxy mount them with `shared.http.metrics.instrument`, the dispatcher on its
-own small server (`services.dispatcher.health`). The `Probes` on the app says what they read:
-the process's metrics, its stores, and the role's own reason not to be ready (if any).
+Server-neutral: each answer is a coroutine that reads a `Probes` and returns an `Answer`
+(status, body, content type). The api and fileproxy serve them through aiohttp handlers
+(`shared.http.probes`, mounted by `shared.http.metrics.instrument`); the dispatcher, which loads
+no aiohttp server code, from a standard-library server (`services.dispatcher.health`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 
@@ -20,6 +22,9 @@ from shared.stores import Stores
 
 log = logging.getLogger(__name__)
 
+JSON = "application/json; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+
 
 def _always_ready() -> str | None:
     return None
@@ -27,7 +32,7 @@ def _always_ready() -> str | None:
 
 @dataclass
 class Probes:
-    """What the probe handlers of one app read."""
+    """What the probe answers of one process read."""
 
     metrics: Metrics
     stores: Callable[[], Stores]
@@ -36,17 +41,27 @@ class Probes:
     """The role's own reason not to be ready (starting, draining…), or None."""
 
 
-PROBES = web.AppKey("probes", Probes)
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, whatever server sends it."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+    @classmethod
+    def status_json(cls, status: str, code: int = 200) -> Answer:
+        """`{"status": …}` as aiohttp's `json_response` writes it."""
+        return cls(code, json.dumps({"status": status}).encode(), JSON)
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(probes: Probes) -> Answer:
     """Liveness: the process answers."""
-    return web.json_response({"status": "ok"})
+    return Answer.status_json("ok")
 
 
-async def readyz(request: web.Request) -> web.Response:
+async def readyz(probes: Probes) -> Answer:
     """Readiness: the role has no problem to report and Redis answers a PING."""
-    probes = request.app[PROBES]
     problem = probes.problem()
     if problem is None:
         try:
@@ -55,17 +70,18 @@ async def readyz(request: web.Request) -> web.Response:
             log.debug("not ready: %r", exc)
             problem = "redis unavailable"
     if problem is not None:
-        return web.json_response({"status": problem}, status=503)
-    return web.json_response({"status": "ok"})
+        return Answer.status_json(problem, 503)
+    return Answer.status_json("ok")
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(probes: Probes) -> Answer:
     """Prometheus text format; queue figures are read from Redis now."""
-    probes = request.app[PROBES]
     stores = probes.stores()
     await probes.metrics.refresh_queues(stores.redis, stores.keys, stores.registry)
-    return web.Response(body=probes.metrics.render(),
-                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Answer(200, probes.metrics.render(), CONTENT_TYPE_LATEST)
 
 
-PROBE_ROUTES = (("/metrics", metrics), ("/healthz", healthz), ("/readyz", readyz))
+ProbeAnswer = Callable[[Probes], Coroutine[Any, Any, Answer]]
+PROBE_ANSWERS: dict[str, ProbeAnswer] = {"/metrics": metrics, "/healthz": healthz,
+                                         "/readyz": readyz}
+"""Path -> its answer; every server of probes serves these GET routes."""

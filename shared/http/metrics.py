@@ -1,7 +1,7 @@
 """HTTP metrics of the api and fileproxy: the request middleware, plus the shared probes.
 
 `instrument(app, role)` adds the middleware (outermost) and `/metrics`, `/healthz`, `/readyz`
-(`shared.probes`, unless the app has its own) to an app that carries the Services context.
+(`shared.http.probes`, unless the app has its own) to an app that carries the Services context.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import time
 from aiohttp import web
 
 from shared.http.context import SERVICES
+from shared.http.probes import PROBE_ROUTES, PROBES
 from shared.http.routes import Access, Handler, Route, add_routes
 from shared.metrics import Metrics
-from shared.probes import PROBE_ROUTES, PROBES, Probes
+from shared.probes import Probes
 
 METRICS = web.AppKey("metrics", Metrics)
 
