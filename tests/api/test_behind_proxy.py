@@ -10,15 +10,12 @@ import pytest
 from services.api.app import create_app
 from shared.registry import ProviderRegistry
 from shared.settings import RateLimitSettings, Settings
-from tests.support.ocs import basic
+from tests.support.ocs import OCS_HEADERS, V2, basic, schedule
 from tests.support.providers import EchoProvider
-
-V2 = "/ocs/v2.php/taskprocessing"
-GUEST = {"OCS-APIRequest": "true"}
 
 
 def via(addr: str, headers: dict[str, str] | None = None) -> dict[str, str]:
-    return (headers or GUEST) | {"X-Forwarded-For": addr}
+    return (headers or OCS_HEADERS) | {"X-Forwarded-For": addr}
 
 
 @pytest.fixture
@@ -30,11 +27,6 @@ async def routed(aiohttp_client: Any, settings: Settings, redis: Any, keys: Any)
     s = settings.model_copy(update={"guests": True, "trusted_proxies": ["127.0.0.1"],
                                     "rate_limits": limits})
     return await aiohttp_client(create_app(s))
-
-
-async def schedule(client: Any, headers: dict[str, str]) -> Any:
-    return await client.post(f"{V2}/schedule?format=json", headers=headers, json={
-        "type": "core:text2text", "appId": "t", "input": {"input": "hi"}})
 
 
 async def test_guests_behind_the_router_cannot_read_each_others_tasks(routed: Any) -> None:

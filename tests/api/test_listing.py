@@ -10,9 +10,8 @@ import pytest
 from services.api.app import create_app
 from shared.registry import ProviderRegistry
 from shared.settings import Settings
+from tests.support.ocs import V2, scheduled_id
 from tests.support.providers import EchoProvider
-
-V2 = "/ocs/v2.php/taskprocessing"
 
 
 @pytest.fixture
@@ -33,9 +32,7 @@ async def test_lists_are_capped_to_the_newest_and_page(capped: Any, make_user: A
     alice = await make_user("alice")
     made = []
     for i in range(12):
-        resp = await capped.post(f"{V2}/schedule?format=json", headers=alice, json={
-            "type": "core:text2text", "appId": "a" if i % 2 else "b", "input": {"input": "x"}})
-        made.append((await resp.json())["ocs"]["data"]["task"]["id"])
+        made.append(await scheduled_id(capped, alice, "x", appId="a" if i % 2 else "b"))
     assert await ids(capped, alice, "/tasks?format=json") == made[-5:]
     assert await ids(capped, alice, "/tasks?format=json&limit=3&offset=2") == made[-5:-2]
     assert await ids(capped, alice, "/tasks?format=json&limit=50") == made[-5:]  # still capped

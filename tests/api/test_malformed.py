@@ -17,9 +17,9 @@ from aiohttp import web
 from services.api.app import create_app
 from services.fileproxy.app import FILE_ROUTES
 from shared.settings import Settings
+from tests.support.ocs import V2
 from tests.support.waits import until
 
-V2 = "/ocs/v2.php/taskprocessing"
 CAP = 1024 * 1024
 
 

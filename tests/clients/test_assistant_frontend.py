@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.clients.replay import Client, Model, conform, poll
+from tests.support.ocs import V2
 
 BROWSER = {"Accept": "application/json, text/plain, */*", "X-Requested-With": "XMLHttpRequest",
            "requesttoken": "dGhlLXRva2Vu:bm90LWEtc2Vzc2lvbg==",
@@ -25,22 +26,21 @@ FORWARDED = {"OCS-APIRequest": "true"}
 TASK: Model = {"id": "int", "type": "str", "status": "str", "input": "dict", "output": "dict?",
                "progress": "number", "scheduledAt": "int?", "startedAt": "int?",
                "completionExpectedAt": "int?", "appId": "str", "customId": "str"}
-TP = "/ocs/v2.php/taskprocessing"
 
 
 async def schedule(page: Client, type_id: str, inputs: dict[str, Any]) -> Any:
-    return await page.send("POST", f"{TP}/schedule", headers=FORWARDED, json={
+    return await page.send("POST", f"{V2}/schedule", headers=FORWARDED, json={
         "input": inputs, "type": type_id, "appId": "assistant", "customId": "",
         "preferStreaming": True})
 
 
 async def get_task(page: Client, task_id: int) -> Any:
-    return await page.send("GET", f"{TP}/task/{task_id}", headers=FORWARDED)
+    return await page.send("GET", f"{V2}/task/{task_id}", headers=FORWARDED)
 
 
 async def test_browser_headers_without_a_session_are_refused_as_34(live: Any) -> None:
     page = await live.user("alice", **BROWSER)
-    resp = await page.send("POST", f"{TP}/schedule", json={
+    resp = await page.send("POST", f"{V2}/schedule", json={
         "input": {"input": "x"}, "type": "core:text2text", "appId": "assistant",
         "customId": "", "preferStreaming": True})
     assert (resp.status, resp.json()) == (412, {"message": "CSRF check failed"})
@@ -65,10 +65,10 @@ async def test_schedule_poll_finish_and_download(live: Any) -> None:
     assert conform(t, TASK) == [] and t["status"] == "STATUS_SUCCESSFUL"
     file_id = t["output"]["speech"]
     assert isinstance(file_id, int)
-    audio = await page.send("GET", f"{TP}/tasks/{task['id']}/file/{file_id}?requesttoken=x")
+    audio = await page.send("GET", f"{V2}/tasks/{task['id']}/file/{file_id}?requesttoken=x")
     assert audio.status == 200 and audio.body[:4] == b"RIFF"
 
-    resp = await page.send("DELETE", f"{TP}/task/{task['id']}", headers=FORWARDED)
+    resp = await page.send("DELETE", f"{V2}/task/{task['id']}", headers=FORWARDED)
     assert resp.status == 200
     gone = await get_task(page, task["id"])
     assert gone.status == 404  # pollTask: error.status === 404 -> 'task-not-found'
@@ -80,7 +80,7 @@ async def test_cancel_while_running(live: Any) -> None:
         "ocs"]["data"]["task"]
     await poll(lambda: get_task(page, task["id"]),
                lambda r: r.json()["ocs"]["data"]["task"]["status"] == "STATUS_RUNNING")
-    resp = await page.send("POST", f"{TP}/tasks/{task['id']}/cancel", headers=FORWARDED,
+    resp = await page.send("POST", f"{V2}/tasks/{task['id']}/cancel", headers=FORWARDED,
                            json={})
     assert resp.status == 200
     t = resp.json()["ocs"]["data"]["task"]
@@ -92,6 +92,6 @@ async def test_cancel_while_running(live: Any) -> None:
 async def test_wrong_credentials_from_a_script_get_no_browser_prompt(live: Any) -> None:
     page = Client(live.base, {**BROWSER, **FORWARDED,
                               "Authorization": "Basic YWxpY2U6d3Jvbmc="})  # alice:wrong
-    resp = await page.send("GET", f"{TP}/tasktypes")
+    resp = await page.send("GET", f"{V2}/tasktypes")
     assert resp.status == 401
     assert resp.headers["WWW-Authenticate"] == 'DummyBasic realm="Authorisation Required"'

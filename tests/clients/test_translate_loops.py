@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 
 from tests.clients.replay import Client, Model, conform, poll
+from tests.support.ocs import V2
 
 HEADERS = {"Accept": "application/json, text/plain, */*", "X-Requested-With": "XMLHttpRequest",
            "OCS-APIRequest": "true"}
-TP = "/ocs/v2.php/taskprocessing"
 ENUM: Model = {"name": "str", "value": "str"}
 
 
 async def languages(page: Client) -> tuple[list[Any], list[Any]]:
-    resp = await page.send("GET", f"{TP}/tasktypes")
+    resp = await page.send("GET", f"{V2}/tasktypes")
     enums = resp.json()["ocs"]["data"]["types"]["core:text2text:translate"][
         "inputShapeEnumValues"]
     assert isinstance(enums, dict)  # Mail: typeof … === 'object' -> .origin_language
@@ -33,7 +33,7 @@ async def languages(page: Client) -> tuple[list[Any], list[Any]]:
 
 async def translate(page: Client, app: str, text: str, origin: str | None,
                     target: str) -> Any:
-    resp = await page.send("POST", f"{TP}/schedule", json={
+    resp = await page.send("POST", f"{V2}/schedule", json={
         "input": {"origin_language": origin, "input": text, "target_language": target},
         "type": "core:text2text:translate", "appId": app})
     if resp.status != 200:
@@ -41,7 +41,7 @@ async def translate(page: Client, app: str, text: str, origin: str | None,
     task = resp.json()["ocs"]["data"]["task"]
 
     async def fetch() -> Any:
-        return (await page.send("GET", f"{TP}/task/{task['id']}")).json()["ocs"]["data"]["task"]
+        return (await page.send("GET", f"{V2}/task/{task['id']}")).json()["ocs"]["data"]["task"]
     done = await poll(fetch, lambda t: bool(t["output"]))  # getTaskOutput: until task.output
     return done["output"]["output"]
 
@@ -67,7 +67,7 @@ async def test_an_unsupported_pair_is_refused_when_scheduling(live: Any) -> None
 
 async def test_defaults_never_pair_a_language_with_itself(live: Any) -> None:
     page = await live.user("alice", **HEADERS)
-    tt = (await page.send("GET", f"{TP}/tasktypes")).json()["ocs"]["data"]["types"][
+    tt = (await page.send("GET", f"{V2}/tasktypes")).json()["ocs"]["data"]["types"][
         "core:text2text:translate"]
     defaults = tt["inputShapeDefaults"]
     assert defaults["origin_language"] != defaults["target_language"]

@@ -15,14 +15,12 @@ from shared.http.wire import API_HEADERS
 from shared.logs import RequestIdFilter
 from tests.clients.replay import Client, poll
 from tests.support.live import Live
+from tests.support.ocs import OCS_JSON, V2
 from tests.support.rawhttp import raw_request
-
-TP = "/ocs/v2.php/taskprocessing"
-OCS = {"OCS-APIRequest": "true", "Accept": "application/json"}
 
 
 async def alice(live: Live) -> Client:
-    return await live.user("alice", **OCS)
+    return await live.user("alice", **OCS_JSON)
 
 
 async def test_repeated_slashes_are_merged_not_redirected(live: Live) -> None:
@@ -52,7 +50,7 @@ def _assert_api_headers(headers: Any) -> None:
 async def test_api_headers_on_every_answer(live: Live, who: str, path: str, status: int) -> None:
     c = await alice(live)
     headers = {"none": {"Authorization": ""}, "csrf": {"OCS-APIRequest": ""}}.get(who, {})
-    resp = await c.send("GET", TP + path, headers=headers)
+    resp = await c.send("GET", V2 + path, headers=headers)
     assert resp.status == status
     _assert_api_headers(resp.headers)
     if status == 200:
@@ -63,7 +61,7 @@ async def test_fileproxy_answers_carry_them_too(aiohttp_server: Any, settings: A
                                                 make_user: Any) -> None:
     server = await aiohttp_server(create_fileproxy_app(settings))
     headers = await make_user("alice") | {"Accept": "application/json"}
-    for path in (f"{TP}/tasks/1/file/2", f"{TP}/tasks/abc/file/2"):
+    for path in (f"{V2}/tasks/1/file/2", f"{V2}/tasks/abc/file/2"):
         resp = await raw_request(f"http://{server.host}:{server.port}", "GET", path, headers)
         assert resp.status == 404 and resp.json()["ocs"]["data"] == {"message": "Not found"}
         _assert_api_headers(resp.headers)
@@ -71,15 +69,15 @@ async def test_fileproxy_answers_carry_them_too(aiohttp_server: Any, settings: A
 
 async def test_a_downloaded_file_gets_them(live: Live) -> None:
     c = await alice(live)
-    task = (await c.send("POST", f"{TP}/schedule", json={
+    task = (await c.send("POST", f"{V2}/schedule", json={
         "type": "core:text2speech", "appId": "x", "input": {"input": "hi"}})).json()[
         "ocs"]["data"]["task"]
 
     async def fetch() -> Any:
-        return (await c.send("GET", f"{TP}/task/{task['id']}")).json()["ocs"]["data"]["task"]
+        return (await c.send("GET", f"{V2}/task/{task['id']}")).json()["ocs"]["data"]["task"]
     done = await poll(fetch, lambda t: t["status"] == "STATUS_SUCCESSFUL")
     for method in ("GET", "HEAD"):
-        resp = await c.send(method, f"{TP}/tasks/{task['id']}/file/{done['output']['speech']}")
+        resp = await c.send(method, f"{V2}/tasks/{task['id']}/file/{done['output']['speech']}")
         assert resp.status == 200
         _assert_api_headers(resp.headers)
 
@@ -108,13 +106,13 @@ async def test_request_id_is_on_the_log_lines_of_that_request(
 @pytest.mark.parametrize("path", ["/tasktypes", "/tasks", "/task/{id}"])
 async def test_head_wherever_get(live: Live, path: str) -> None:
     c = await alice(live)
-    task_id = (await c.send("POST", f"{TP}/schedule", json={
+    task_id = (await c.send("POST", f"{V2}/schedule", json={
         "type": "core:text2text", "appId": "x", "input": {"input": "hi"}})).json()[
         "ocs"]["data"]["task"]["id"]
-    await poll(lambda: c.send("GET", f"{TP}/task/{task_id}"),
+    await poll(lambda: c.send("GET", f"{V2}/task/{task_id}"),
                lambda r: r.json()["ocs"]["data"]["task"]["status"] == "STATUS_SUCCESSFUL")
-    get = await c.send("GET", TP + path.format(id=task_id))
-    head = await c.send("HEAD", TP + path.format(id=task_id))
+    get = await c.send("GET", V2 + path.format(id=task_id))
+    head = await c.send("HEAD", V2 + path.format(id=task_id))
     assert (head.status, head.body) == (200, b"")
     assert head.headers["Content-Length"] == get.headers["Content-Length"]
 
@@ -123,25 +121,25 @@ async def test_head_wherever_get(live: Live, path: str) -> None:
                                  "99999999999999999999999"])
 async def test_ids_that_are_not_ascii_digits_get_34s_answers(live: Live, raw: str) -> None:
     c = await alice(live)
-    await c.send("POST", f"{TP}/schedule", json={  # task 1 and 2 exist and are alice's
+    await c.send("POST", f"{V2}/schedule", json={  # task 1 and 2 exist and are alice's
         "type": "core:text2text", "appId": "x", "input": {"input": "one"}})
-    await c.send("POST", f"{TP}/schedule", json={
+    await c.send("POST", f"{V2}/schedule", json={
         "type": "core:text2text", "appId": "x", "input": {"input": "two"}})
     for method, path, message in [("GET", f"/task/{raw}", "Task not found"),
                                   ("POST", f"/tasks/{raw}/cancel", "Not found"),
                                   ("GET", f"/tasks/{raw}/file/1", "Not found"),
                                   ("GET", f"/tasks/1/file/{raw}", "Not found")]:
-        resp = await c.send(method, TP + path)
+        resp = await c.send(method, V2 + path)
         assert resp.status == 404, (method, path)
         assert resp.json()["ocs"]["data"] == {"message": message}
-    resp = await c.send("DELETE", f"{TP}/task/{raw}")
+    resp = await c.send("DELETE", f"{V2}/task/{raw}")
     assert (resp.status, resp.json()["ocs"]["data"]) == (200, None)
 
 
 async def test_app_ids_with_braces_can_be_listed(live: Live) -> None:
     c = await alice(live)
-    await c.send("POST", f"{TP}/schedule", json={
+    await c.send("POST", f"{V2}/schedule", json={
         "type": "core:text2text", "appId": "my{app}", "input": {"input": "x"}})
     for path in ("/tasks/app/my%7Bapp%7D", "/tasks/app/my{app}"):
-        resp = await c.send("GET", TP + path)
+        resp = await c.send("GET", V2 + path)
         assert [t["appId"] for t in resp.json()["ocs"]["data"]["tasks"]] == ["my{app}"]

@@ -15,18 +15,11 @@ from aiohttp import web
 
 from shared.settings import Settings
 from shared.tasks import Status
+from tests.support.ocs import V2, scheduled_id
 from tests.support.providers import EchoProvider, GateProvider
 from tests.support.waits import until, wait_for_status
 
-V2 = "/ocs/v2.php/taskprocessing"
 LOOPBACK = ["127.0.0.0/8"]
-
-
-async def schedule(api: Any, headers: dict[str, str], **body: Any) -> int:
-    payload = {"type": "core:text2text", "appId": "tests", "input": {"input": "hi"}} | body
-    resp = await api.post(f"{V2}/schedule?format=json", json=payload, headers=headers)
-    assert resp.status == 200, await resp.text()
-    return int((await resp.json())["ocs"]["data"]["task"]["id"])
 
 
 def allowing(settings: Settings, **more: Any) -> Settings:
@@ -55,7 +48,8 @@ async def test_webhook_fires_on_success(aiohttp_server: Any, api: Any, make_user
         return web.Response(text="ok")
     url = await receiver(aiohttp_server, hook)
     await dispatcher(EchoProvider(), settings_=allowing(settings))
-    tid = await schedule(api, await make_user("alice"), webhookUri=url, webhookMethod="HTTP:POST")
+    tid = await scheduled_id(api, await make_user("alice"), webhookUri=url,
+                             webhookMethod="HTTP:POST")
     method, body = await asyncio.wait_for(calls.get(), 10)
     assert method == "POST" and body["task"]["id"] == tid
     assert body["task"]["status"] == "STATUS_SUCCESSFUL"
@@ -73,7 +67,7 @@ async def test_webhook_on_cancel_of_running_task(aiohttp_server: Any, api: Any, 
     gate = GateProvider()
     await dispatcher(gate, settings_=allowing(settings))
     alice = await make_user("alice")
-    tid = await schedule(api, alice, webhookUri=url, webhookMethod="HTTP:PUT")
+    tid = await scheduled_id(api, alice, webhookUri=url, webhookMethod="HTTP:PUT")
     await asyncio.wait_for(gate.started.get(), 10)
     await api.post(f"{V2}/tasks/{tid}/cancel?format=json", headers=alice)
     body = await asyncio.wait_for(calls.get(), 10)
@@ -93,7 +87,7 @@ async def test_non_public_destinations_are_refused_by_default(
     port = url.rsplit(":", 1)[1].split("/")[0]
     caplog.set_level(logging.INFO)
     await dispatcher(EchoProvider())
-    await schedule(api, await make_user("alice"), webhookUri=f"http://{host}:{port}/hook",
+    await scheduled_id(api, await make_user("alice"), webhookUri=f"http://{host}:{port}/hook",
                    webhookMethod="HTTP:POST")
     await until(logged(caplog, "refused"), timeout=10)
     assert hits == []
@@ -114,7 +108,7 @@ async def test_redirects_are_not_followed(aiohttp_server: Any, api: Any, make_us
     server = await aiohttp_server(app)
     caplog.set_level(logging.INFO)
     await dispatcher(EchoProvider(), settings_=allowing(settings))
-    await schedule(api, await make_user("alice"), webhookUri=str(server.make_url("/hook")),
+    await scheduled_id(api, await make_user("alice"), webhookUri=str(server.make_url("/hook")),
                    webhookMethod="HTTP:POST")
     await until(logged(caplog, "redirects are not followed"), timeout=10)
     assert hits == ["/hook"]
@@ -132,7 +126,7 @@ async def test_failed_delivery_is_retried_with_backoff(aiohttp_server: Any, api:
         return web.Response(status=status)
     url = await receiver(aiohttp_server, hook)
     await dispatcher(EchoProvider(), settings_=allowing(settings, webhook_max_attempts=3))
-    await schedule(api, await make_user("alice"), webhookUri=url, webhookMethod="HTTP:POST")
+    await scheduled_id(api, await make_user("alice"), webhookUri=url, webhookMethod="HTTP:POST")
     assert await asyncio.wait_for(calls.get(), 10) == 503
     assert await asyncio.wait_for(calls.get(), 15) == 200
 
@@ -157,7 +151,7 @@ async def test_response_body_is_not_read(aiohttp_server: Any, api: Any, make_use
         return resp
     url = await receiver(aiohttp_server, hook)
     await dispatcher(EchoProvider(), settings_=allowing(settings))
-    await schedule(api, await make_user("alice"), webhookUri=url, webhookMethod="HTTP:POST")
+    await scheduled_id(api, await make_user("alice"), webhookUri=url, webhookMethod="HTTP:POST")
     await asyncio.wait_for(closed.wait(), 15)
     assert sent < 50 * 1024 * 1024
 
@@ -176,8 +170,8 @@ async def test_slow_webhook_holds_no_task_slot(aiohttp_server: Any, api: Any, ma
     url = await receiver(aiohttp_server, hook)
     await dispatcher(EchoProvider(), settings_=allowing(settings, dispatcher_concurrency=1))
     alice = await make_user("alice")
-    await schedule(api, alice, webhookUri=url, webhookMethod="HTTP:POST")
+    await scheduled_id(api, alice, webhookUri=url, webhookMethod="HTTP:POST")
     await asyncio.wait_for(entered.wait(), 10)
-    second = await schedule(api, alice)
+    second = await scheduled_id(api, alice)
     await wait_for_status(redis, keys, second, Status.SUCCESSFUL, timeout=10)
     release.set()

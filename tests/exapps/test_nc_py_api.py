@@ -26,9 +26,8 @@ from shared.accounts import ExAppStore, UserStore
 from shared.keys import Keys
 from shared.settings import Settings
 from shared.tasks import Status
+from tests.support.ocs import V2
 from tests.support.waits import wait_for_status
-
-TP = "/ocs/v2.php/taskprocessing"
 
 
 @pytest.fixture
@@ -70,7 +69,7 @@ PROVIDER = TaskProcessingProvider(
 
 
 async def user_schedule(nc: AsyncNextcloud, task_type: str, inputs: dict[str, Any]) -> Any:
-    return (await nc._session.ocs("POST", f"{TP}/schedule", json={
+    return (await nc._session.ocs("POST", f"{V2}/schedule", json={
         "type": task_type, "appId": "assistant", "input": inputs}))["task"]
 
 
@@ -78,7 +77,7 @@ async def test_exapp_serves_a_users_task_end_to_end(nc_app: AsyncNextcloudApp,
                                                     nc_user: AsyncNextcloud) -> None:
     tp = nc_app.providers.task_processing
     await tp.register(PROVIDER)
-    types = (await nc_user._session.ocs("GET", f"{TP}/tasktypes"))["types"]
+    types = (await nc_user._session.ocs("GET", f"{V2}/tasktypes"))["types"]
     assert types["core:text2text"]["optionalInputShapeDefaults"] == {"tone": "dry"}
     assert await tp.next_task(["llm2:text2text"], ["core:text2text"]) == {}
     task = await user_schedule(nc_user, "core:text2text", {"input": "hello"})
@@ -89,7 +88,7 @@ async def test_exapp_serves_a_users_task_end_to_end(nc_app: AsyncNextcloudApp,
     assert progress["task"]["progress"] == 0.4
     done = await tp.report_result(task["id"], {"output": "HELLO"})
     assert done["task"]["status"] == "STATUS_SUCCESSFUL"
-    read = (await nc_user._session.ocs("GET", f"{TP}/task/{task['id']}"))["task"]
+    read = (await nc_user._session.ocs("GET", f"{V2}/task/{task['id']}"))["task"]
     assert read["output"] == {"output": "HELLO"} and read["progress"] == 1.0
 
 
@@ -101,7 +100,7 @@ async def test_custom_task_type_with_a_result_file(nc_app: AsyncNextcloudApp,
                       output_shape=[ShapeDescriptor("Poster", "The poster", ShapeType.IMAGE)])
     await tp.register(TaskProcessingProvider(id="llm2:poster", name="Poster maker",
                                              task_type="llm2:poster"), custom)
-    types = (await nc_user._session.ocs("GET", f"{TP}/tasktypes"))["types"]
+    types = (await nc_user._session.ocs("GET", f"{V2}/tasktypes"))["types"]
     assert types["llm2:poster"]["outputShape"]["Poster"]["type"] == "Image"
     task = await user_schedule(nc_user, "llm2:poster", {"Prompt": "a cat"})
     got = await tp.next_task(["llm2:poster"], ["llm2:poster"])
@@ -110,7 +109,7 @@ async def test_custom_task_type_with_a_result_file(nc_app: AsyncNextcloudApp,
     done = await tp.report_result(task["id"], {"Poster": file_id})
     assert done["task"]["status"] == "STATUS_SUCCESSFUL"
     assert done["task"]["output"] == {"Poster": file_id}
-    resp = await nc_user._session.adapter.get(f"{TP}/tasks/{task['id']}/file/{file_id}")
+    resp = await nc_user._session.adapter.get(f"{V2}/tasks/{task['id']}/file/{file_id}")
     assert resp.status_code == 200 and resp.content.startswith(b"\x89PNG")
 
 
@@ -137,7 +136,7 @@ async def test_cancel_while_the_exapp_works(nc_app: AsyncNextcloudApp, nc_user: 
     await tp.register(PROVIDER)
     task = await user_schedule(nc_user, "core:text2text", {"input": "long"})
     await tp.next_task(["llm2:text2text"], ["core:text2text"])
-    await nc_user._session.ocs("POST", f"{TP}/tasks/{task['id']}/cancel")
+    await nc_user._session.ocs("POST", f"{V2}/tasks/{task['id']}/cancel")
     progress = await tp.set_progress(task["id"], 50.0)
     assert progress["task"]["status"] == "STATUS_CANCELLED"  # how the ExApp learns to stop
     late = await tp.report_result(task["id"], {"output": "too late"})
@@ -152,6 +151,6 @@ async def test_unregister_removes_the_type(nc_app: AsyncNextcloudApp,
     await tp.register(PROVIDER)
     await tp.unregister("llm2:text2text")
     await tp.unregister("llm2:text2text")  # nc_py_api swallows the 404
-    types = (await nc_user._session.ocs("GET", f"{TP}/tasktypes"))["types"]
+    types = (await nc_user._session.ocs("GET", f"{V2}/tasktypes"))["types"]
     assert types == {}
     await asyncio.sleep(0)

@@ -15,11 +15,10 @@ import pytest
 from services.embedded import free_port
 from shared.settings import Settings
 from tests.support.exapp_auth import make_exapp_headers
+from tests.support.ocs import REGISTER, V2
 from tests.support.waits import until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OCS = "/ocs/v2.php/taskprocessing"
-REGISTER = "/ocs/v2.php/apps/app_api/api/v1/ai_provider/task_processing?format=json"
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ def _registration(n: int) -> dict[str, Any]:
 
 
 async def _types(s: aiohttp.ClientSession, base: str, user: dict[str, str]) -> set[str]:
-    async with s.get(f"{base}{OCS}/tasktypes?format=json", headers=user) as r:
+    async with s.get(f"{base}{V2}/tasktypes?format=json", headers=user) as r:
         assert r.status == 200
         return set((await r.json())["ocs"]["data"]["types"])
 
@@ -81,15 +80,15 @@ async def test_registration_is_offered_by_the_other_replica_at_once(
             ttype = reg["customTaskType"]["id"]
             # The second replica has just cached a registry without the new type.
             assert ttype not in await _types(s, second, alice)
-            async with s.post(f"{first}{REGISTER}", json=reg, headers=app) as r:
+            async with s.post(f"{first}{REGISTER}?format=json", json=reg, headers=app) as r:
                 assert r.status == 200, await r.text()
             assert ttype in await _types(s, second, alice)
             body = {"type": ttype, "appId": "t", "input": {"input": "hello"}}
-            async with s.post(f"{second}{OCS}/schedule?format=json", json=body,
+            async with s.post(f"{second}{V2}/schedule?format=json", json=body,
                               headers=alice) as r:
                 assert r.status == 200, await r.text()
         # Unregistering is seen at once too: the type is no longer offered by the other one.
-        async with s.delete(f"{first}{REGISTER.split('?')[0]}?name=rep-0&format=json",
+        async with s.delete(f"{first}{REGISTER}?name=rep-0&format=json",
                             headers=app) as r:
             assert r.status == 200, await r.text()
         assert "rep:copy0" not in await _types(s, second, alice)

@@ -7,9 +7,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from shared.http.ocs import to_xml
-from tests.support.ocs import REGISTER, provider_payload
+from tests.support.ocs import REGISTER, V2, provider_payload
 
-V2 = "/ocs/v2.php/taskprocessing"
 NASTY = "a b<&>\"'/\x01\x1f\x7f é\ufffe"
 
 

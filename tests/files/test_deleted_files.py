@@ -17,10 +17,10 @@ import pytest
 
 from services.embedded import free_port
 from shared.settings import Settings
+from tests.support.ocs import V2
 from tests.support.waits import answers_ok, ready_line, until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OCS = "/ocs/v2.php/taskprocessing"
 Start = Callable[..., Awaitable[None]]
 
 
@@ -63,7 +63,7 @@ async def _finished(s: aiohttp.ClientSession, api: str, tid: int) -> dict[str, A
 
     async def done() -> bool:
         nonlocal task
-        async with s.get(f"{api}{OCS}/task/{tid}?format=json") as r:
+        async with s.get(f"{api}{V2}/task/{tid}?format=json") as r:
             task = (await r.json())["ocs"]["data"]["task"]
         return task["status"] in ("STATUS_SUCCESSFUL", "STATUS_FAILED")
 
@@ -88,13 +88,13 @@ async def test_deleting_tasks_through_an_api_without_the_store_leaves_no_bytes(
     async with aiohttp.ClientSession(headers=await make_user("alice")) as s:
         form = aiohttp.FormData()
         form.add_field("file", b"spoken words", filename="talk.wav")
-        async with s.post(f"{proxy_url}{OCS}/files?format=json", data=form) as r:
+        async with s.post(f"{proxy_url}{V2}/files?format=json", data=form) as r:
             assert r.status == 201, await r.text()
             upload = (await r.json())["ocs"]["data"]["fileId"]
         ids = []
         for body in ({"type": "core:audio2text", "input": {"input": upload}},
                      {"type": "core:text2image", "input": {"input": "cat", "numberOfImages": 1}}):
-            async with s.post(f"{api_url}{OCS}/schedule?format=json",
+            async with s.post(f"{api_url}{V2}/schedule?format=json",
                               json=body | {"appId": "t"}) as r:
                 assert r.status == 200, await r.text()
                 ids.append((await r.json())["ocs"]["data"]["task"]["id"])
@@ -103,7 +103,7 @@ async def test_deleting_tasks_through_an_api_without_the_store_leaves_no_bytes(
         assert len(stored(store)) == 1 + len(images) == 4  # the upload and three outputs
         assert stored(api_view) == []
         for tid in ids:
-            async with s.delete(f"{api_url}{OCS}/task/{tid}?format=json") as r:
+            async with s.delete(f"{api_url}{V2}/task/{tid}?format=json") as r:
                 assert r.status == 200, await r.text()
     await until(lambda: _empty(store), timeout=30, interval=0.2)
 

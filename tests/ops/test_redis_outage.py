@@ -21,7 +21,7 @@ from shared.accounts import UserStore
 from shared.keys import Keys
 from shared.settings import Settings
 from shared.tasks import Status
-from tests.support.ocs import V1, V2, basic
+from tests.support.ocs import V1, V2, basic, scheduled_id
 from tests.support.outage import RestartableRedis, http_status
 from tests.support.processes import Processes, RoleProcess, http_ready, line_ready
 from tests.support.waits import wait_for_status
@@ -67,11 +67,8 @@ async def _api(roles: Processes) -> tuple[RoleProcess, str]:
 
 
 async def _schedule(base: str, headers: dict[str, str], text: str) -> int:
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{base}{V2}/schedule?format=json", headers=headers, json={
-                "type": "core:text2text", "appId": "t", "input": {"input": text}}) as resp:
-        assert resp.status == 200, await resp.text()
-        return int((await resp.json())["ocs"]["data"]["task"]["id"])
+    async with aiohttp.ClientSession(base) as http:
+        return await scheduled_id(http, headers, text)
 
 
 async def test_dispatcher_survives_a_redis_restart(server: RestartableRedis, roles: Processes,

@@ -18,7 +18,7 @@ from shared.registry import ProviderRegistry
 from shared.settings import Settings
 from shared.tasks import Status
 from tests.ops.sentinel import SentinelGroup
-from tests.support.ocs import V2, basic
+from tests.support.ocs import basic, data, schedule
 from tests.support.providers import EchoProvider
 from tests.support.waits import wait_for_status
 
@@ -43,10 +43,8 @@ async def _provider_alive(redis: Any, keys: Keys, provider_id: str) -> None:
 
 async def _round_trip(api: Any, headers: dict[str, str], redis: Any, keys: Keys,
                       text: str) -> tuple[str, str]:
-    resp = await api.post(f"{V2}/schedule?format=json", headers=headers, json={
-        "type": "core:text2text", "appId": "t", "input": {"input": text}})
-    assert resp.status == 200, await resp.text()
-    tid = int((await resp.json())["ocs"]["data"]["task"]["id"])
+    resp = await schedule(api, headers, text)
+    tid = int((await data(resp))["task"]["id"])
     task = await wait_for_status(redis, keys, tid, timeout=15)
     assert task.status is Status.SUCCESSFUL and task.output == {"output": text.upper()}
     return resp.headers["X-RateLimit-Remaining"], task.provider_id

@@ -12,6 +12,10 @@ V2 = "/ocs/v2.php/taskprocessing"
 V1 = "/ocs/v1.php/taskprocessing"
 REGISTER = "/ocs/v1.php/apps/app_api/api/v1/ai_provider/task_processing"
 """AppAPI's provider registration route (nc_py_api calls it on v1)."""
+OCS_HEADERS = {"OCS-APIRequest": "true"}
+"""The header every OCS request carries (all a guest sends)."""
+OCS_JSON = OCS_HEADERS | {"Accept": "application/json"}
+"""What Nextcloud's own clients send to get JSON without `?format=json`."""
 
 
 Client = Any
@@ -21,7 +25,7 @@ Client = Any
 def basic(user: str, password: str) -> dict[str, str]:
     """Headers of a user's OCS request: HTTP Basic and the OCS-APIRequest header."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}", "OCS-APIRequest": "true"}
+    return {"Authorization": f"Basic {token}"} | OCS_HEADERS
 
 
 async def data(resp: ClientResponse, status: int = 200) -> Any:
