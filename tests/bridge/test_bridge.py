@@ -12,34 +12,19 @@ import aiohttp
 import orjson
 from redis.asyncio import Redis
 
-from shared.keys import Keys
 from shared.tasks import Status
-from tests.bridge.conftest import ROOT, UP, Cluster, upstream_ocs
+from tests.support.bridge import (
+    LOCAL,
+    ROOT,
+    UP,
+    Cluster,
+    final,
+    nothing_held,
+    schedule,
+    upstream_ocs,
+    upstream_task,
+)
 from tests.support.waits import until
-from tests.support.waits import wait_for_status as wait_status
-
-LOCAL = Keys("tp")
-
-
-async def schedule(c: Cluster, task_type: str, inputs: dict[str, Any]) -> int:
-    status, body = await upstream_ocs(c, "POST", "/schedule", json={
-        "type": task_type, "appId": "tests", "input": inputs})
-    assert status == 200, body
-    return int(body["ocs"]["data"]["task"]["id"])
-
-
-async def final(redis: Redis, task_id: int, timeout: float = 30) -> dict[str, Any]:
-    await wait_status(redis, UP, task_id, timeout=timeout)
-    return (await upstream_task(redis, task_id))
-
-
-async def upstream_task(redis: Redis, task_id: int) -> dict[str, Any]:
-    raw = await redis.hgetall(UP.task(task_id))
-    return {k.decode(): v.decode() for k, v in raw.items()}
-
-
-async def nothing_held(redis: Redis) -> bool:
-    return await redis.zcard(LOCAL.bridge_leases) == 0
 
 
 async def test_registers_providers_and_runs_text_tasks(cluster: Cluster, redis: Redis) -> None:

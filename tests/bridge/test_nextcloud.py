@@ -25,7 +25,7 @@ import pytest
 
 from services.embedded import free_port
 from shared.settings import Settings
-from tests.bridge.conftest import ROOT
+from tests.support.bridge import ROOT
 from tests.support.waits import answers_ok, ready_line, until
 
 pytestmark = pytest.mark.nextcloud

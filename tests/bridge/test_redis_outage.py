@@ -11,8 +11,7 @@ from redis.asyncio import Redis
 
 from shared.settings import Settings
 from shared.tasks import Status
-from tests.bridge.conftest import running_cluster
-from tests.bridge.test_bridge import final, schedule
+from tests.support.bridge import final, running_cluster, schedule
 from tests.support.outage import RestartableRedis, http_status
 
 

@@ -8,8 +8,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from shared.tasks import Status
-from tests.bridge.conftest import Cluster, metric
-from tests.bridge.test_bridge import LOCAL, final, schedule
+from tests.support.bridge import LOCAL, Cluster, final, metric, schedule
 from tests.support.waits import until
 
 NO_LONG_POLL = {"TASKPROC_BRIDGE__WAIT_SECONDS": "0", "TASKPROC_BRIDGE__IDLE_INTERVAL": "60",

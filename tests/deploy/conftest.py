@@ -1,88 +1,47 @@
 """Fixtures that render the Helm chart and the compose files with the pinned tools in .tools/.
 
 `make deploy-tools` installs the tools. Without them these tests skip locally, but fail when
-the CI environment variable is set, so CI can never pass by skipping (dramatiq's pattern).
+the CI environment variable is set, so CI can never pass by skipping (`tests.support.required`).
+What the fixtures build on is in `tests.support.deploy`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-CHART = DEPLOY / "helm" / "taskproc"
-COMPOSE_DIR = DEPLOY / "compose"
-TOOLS = ROOT / ".tools"
-HELM = TOOLS / "bin" / "helm"
-COMPOSE = TOOLS / "bin" / "docker-compose"
-KUBERNETES_VALIDATE = TOOLS / "venv" / "bin" / "kubernetes-validate"
-KUBE_VERSION = "1.32.0"
-RELEASE = "ci"
-
-# Stand-ins for the variables compose.yaml requires; never used for a real deployment.
-COMPOSE_ENV = {"TASKPROC_IMAGE": "taskproc:ci", "REDIS_PASSWORD": "ci-only-password"}
-
-Manifest = dict[str, Any]
-
-
-def _require_tool(path: Path) -> Path:
-    if path.exists():
-        return path
-    reason = f"{path.relative_to(ROOT)} is missing; run `make deploy-tools`"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def _run(args: list[str], env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=60, env=env, check=False)
+from tests.support.deploy import (
+    CHART,
+    COMPOSE,
+    HELM,
+    KUBERNETES_VALIDATE,
+    ROUTE_CASES,
+    Rendered,
+    compose_config,
+    compose_env,
+    helm_template,
+    require_tool,
+)
 
 
 @pytest.fixture(scope="session")
 def helm() -> Path:
-    return _require_tool(HELM)
+    return require_tool(HELM)
 
 
 @pytest.fixture(scope="session")
 def kubernetes_validate() -> Path:
-    return _require_tool(KUBERNETES_VALIDATE)
+    return require_tool(KUBERNETES_VALIDATE)
 
 
 @pytest.fixture(scope="session")
 def compose_bin() -> Path:
-    return _require_tool(COMPOSE)
-
-
-class Rendered:
-    """The objects of one `helm template` run, with lookups by kind and name."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.objects: list[Manifest] = [d for d in yaml.safe_load_all(text) if d]
-
-    def of_kind(self, kind: str) -> list[Manifest]:
-        return [o for o in self.objects if o["kind"] == kind]
-
-    def get(self, kind: str, name: str) -> Manifest:
-        found = [o for o in self.of_kind(kind) if o["metadata"]["name"] == name]
-        assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
-        return found[0]
-
-    def deployment(self, role: str) -> Manifest:
-        return self.get("Deployment", f"{RELEASE}-taskproc-{role}")
-
-
-def helm_template(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`helm template ci CHART --kube-version ... ARGS`, not raising on failure."""
-    return _run([str(helm), "template", RELEASE, str(CHART), "--kube-version", KUBE_VERSION, *args])
+    return require_tool(COMPOSE)
 
 
 @pytest.fixture(scope="session")
@@ -103,35 +62,6 @@ def render_chart(helm: Path) -> Callable[..., Rendered]:
     return render
 
 
-def compose_env(**changes: str | None) -> dict[str, str]:
-    """The process environment with the compose stand-ins, minus any .env influence."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TASKPROC_", "REDIS_", "COMPOSE_"))
-    }
-    env.update(COMPOSE_ENV)
-    for key, value in changes.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
-
-def compose_config(
-    compose_bin: Path,
-    *files: str,
-    env: Mapping[str, str] | None = None,
-    env_file: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """`docker-compose [--env-file] -f FILE... config --format json` in deploy/compose."""
-    args = [str(compose_bin), "--project-directory", str(COMPOSE_DIR)]
-    # An empty env file so a developer's deploy/compose/.env cannot change the result.
-    args += ["--env-file", str(COMPOSE_DIR / env_file) if env_file else os.devnull]
-    for f in files:
-        args += ["-f", str(COMPOSE_DIR / f)]
-    return _run([*args, "config", "--format", "json"], env=compose_env() if env is None else env)
-
-
 @pytest.fixture(scope="session")
 def compose_model(compose_bin: Path) -> Iterator[Callable[..., dict[str, Any]]]:
     cache: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -145,31 +75,6 @@ def compose_model(compose_bin: Path) -> Iterator[Callable[..., dict[str, Any]]]:
         return cache[key]
 
     yield model
-
-
-# Request paths and where the router (nginx in compose, the Ingress in Kubernetes) must send
-# them. Query strings are not part of the match.
-ROUTE_CASES: list[tuple[str, str]] = [
-    ("/ocs/v2.php/taskprocessing/tasks/12/file/34", "fileproxy"),
-    ("/ocs/v1.php/taskprocessing/tasks/12/file/34", "fileproxy"),
-    ("/ocs/v2.php/taskprocessing/task/12/file/34", "fileproxy"),
-    ("/ocs/v2.php/taskprocessing/tasks_provider/12/file", "fileproxy"),
-    ("/ocs/v2.php/taskprocessing/tasks_provider/12/file/34", "fileproxy"),
-    ("/ocs/v2.php/taskprocessing/files", "fileproxy"),
-    ("/ocs/v1.php/taskprocessing/files", "fileproxy"),
-    ("/ocs/v2.php/taskprocessing/schedule", "api"),
-    ("/ocs/v2.php/taskprocessing/tasks/12", "api"),
-    ("/ocs/v2.php/taskprocessing/task/12", "api"),
-    ("/ocs/v2.php/taskprocessing/tasks/12/file", "api"),
-    ("/ocs/v2.php/taskprocessing/tasks/app/files", "api"),
-    ("/ocs/v2.php/taskprocessing/tasks_provider/next", "api"),
-    ("/ocs/v2.php/taskprocessing/tasks_provider/12/result", "api"),
-    ("/ocs/v2.php/taskprocessing/tasks_provider/12/progress", "api"),
-    ("/ocs/v2.php/taskprocessing/tasktypes", "api"),
-    ("/ocs/v2.php/taskprocessing/files/12", "api"),
-    ("/ocs/v3.php/taskprocessing/files", "api"),
-    ("/healthz", "api"),
-]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .conftest import KUBE_VERSION, RELEASE, Rendered
+from tests.support.deploy import KUBE_VERSION, RELEASE, Rendered
 
 Render = Callable[..., Rendered]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import KUBE_VERSION, RELEASE, Manifest, Rendered
+from tests.support.deploy import KUBE_VERSION, RELEASE, Manifest, Rendered
 
 ROLES = {"api": 8080, "dispatcher": 9100, "fileproxy": 8081}
 VALUE_SETS = ["url", "secret", "sentinel", "keda", "bundled"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import COMPOSE_DIR, ROOT
+from tests.support.deploy import COMPOSE_DIR, ROOT
 
 TASKPROC = {"api": 8080, "dispatcher": 9100, "fileproxy": 8081}
 Model = Callable[..., dict[str, Any]]

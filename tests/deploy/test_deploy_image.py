@@ -7,7 +7,7 @@ import json
 import re
 import tomllib
 
-from .conftest import DEPLOY, ROOT
+from tests.support.deploy import DEPLOY, ROOT
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 

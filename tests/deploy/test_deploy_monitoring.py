@@ -14,8 +14,7 @@ import pytest
 import yaml
 
 from shared.metrics import Metrics
-
-from .conftest import DEPLOY
+from tests.support.deploy import DEPLOY
 
 MONITORING = DEPLOY / "monitoring"
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),

@@ -20,13 +20,18 @@ async def spawn(processes: Processes, *providers: str, **env: str) -> RoleProces
     return await processes.start("tests.support.run_dispatcher", *providers, **env)
 
 
-async def _started(ps: Any) -> tuple[int, int]:
-    async with asyncio.timeout(20):
-        while True:
-            msg = await ps.get_message(ignore_subscribe_messages=True, timeout=5)
-            if msg is not None:
-                _, tid, pid = msg["data"].decode().split()
-                return int(tid), int(pid)
+async def _held(api: Any, headers: dict[str, str], redis: Any, keys: Any) -> tuple[int, int]:
+    """Schedule "recover me" and wait until a `hold` provider runs it: (task id, its pid)."""
+    async with redis.pubsub() as ps:
+        await ps.subscribe(f"{keys.p}:chan:test")
+        tid = await scheduled_id(api, headers, "recover me")
+        async with asyncio.timeout(20):
+            while (msg := await ps.get_message(ignore_subscribe_messages=True,
+                                               timeout=5)) is None:
+                pass
+    _, started, pid = msg["data"].decode().split()
+    assert int(started) == tid
+    return tid, int(pid)
 
 
 async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any,
@@ -34,11 +39,8 @@ async def test_sigkilled_dispatcher_task_is_taken_over(api: Any, make_user: Any,
                                                        redis: Any, keys: Any) -> None:
     proc = await spawn(processes, "hold")
     alice = await make_user("alice")
-    async with redis.pubsub() as ps:
-        await ps.subscribe(f"{keys.p}:chan:test")
-        tid = await scheduled_id(api, alice, "recover me")
-        started_tid, pid = await _started(ps)
-    assert (started_tid, pid) == (tid, proc.pid)
+    tid, pid = await _held(api, alice, redis, keys)
+    assert pid == proc.pid
     await proc.stop(signal.SIGKILL)
     await dispatcher(EchoProvider(pid="test:hold"))  # same provider id, a live process
     task = await wait_for_status(redis, keys, tid, Status.SUCCESSFUL, Status.FAILED)
@@ -52,10 +54,7 @@ async def test_task_fails_after_max_attempts(api: Any, make_user: Any, processes
                                              settings: Settings) -> None:
     proc = await spawn(processes, "hold", TASKPROC_MAX_ATTEMPTS="1")
     alice = await make_user("alice")
-    async with redis.pubsub() as ps:
-        await ps.subscribe(f"{keys.p}:chan:test")
-        tid = await scheduled_id(api, alice, "recover me")
-        await _started(ps)
+    tid, _ = await _held(api, alice, redis, keys)
     await proc.stop(signal.SIGKILL)
     # a dispatcher without that provider still sweeps leases
     await dispatcher(NoopProvider("core:text2text:summary"),
@@ -77,10 +76,7 @@ async def test_sigterm_hands_back_a_task_it_cannot_finish(api: Any, make_user: A
                                                           redis: Any, keys: Any) -> None:
     proc = await spawn(processes, "hold", TASKPROC_SHUTDOWN_GRACE_SECONDS="1")
     alice = await make_user("alice")
-    async with redis.pubsub() as ps:
-        await ps.subscribe(f"{keys.p}:chan:test")
-        tid = await scheduled_id(api, alice, "recover me")
-        await _started(ps)
+    tid, _ = await _held(api, alice, redis, keys)
     proc.send_signal(signal.SIGTERM)
     assert await proc.wait(timeout=20) == 0
     task = await wait_for_status(redis, keys, tid, Status.SCHEDULED)

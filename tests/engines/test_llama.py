@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from services.dispatcher.engines import llama
 from services.dispatcher.provider_interface import Provider
-from tests.engines.conftest import RecordingContext
+from tests.support.providers import RecordingContext
 
 
 async def test_free_prompt_follows_an_instruction(make_provider: Callable[..., Provider],

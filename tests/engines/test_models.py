@@ -11,7 +11,7 @@ import pytest
 from services.dispatcher.engines import models
 from services.dispatcher.provider_interface import ProviderUnavailable
 from shared.settings_engines import EngineSettings
-from tests.engines.conftest import unavailable
+from tests.support.required import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,8 @@ import pytest
 
 from services.dispatcher.engines import ocr
 from services.dispatcher.provider_interface import Provider, ProviderError
-from tests.engines.conftest import RecordingContext, unavailable
+from tests.support.providers import RecordingContext
+from tests.support.required import unavailable
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 ENGINES = [ocr.rapidocr, ocr.tesseract]

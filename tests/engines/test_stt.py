@@ -11,8 +11,10 @@ import pytest
 
 from services.dispatcher.engines import stt
 from services.dispatcher.provider_interface import Provider
-from tests.engines.conftest import LIBRIVOX, RecordingContext, unavailable
+from tests.support.providers import RecordingContext
+from tests.support.required import unavailable
 
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 CLIP = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"
 # "and mister john dashwood had then leisure to consider how much there might be prudently
 #  in his power to do for them"

@@ -10,7 +10,7 @@ import pytest
 from services.dispatcher.engines import summary
 from services.dispatcher.engines._threads import Stopped
 from services.dispatcher.provider_interface import Provider, ProviderError
-from tests.engines.conftest import RecordingContext
+from tests.support.providers import RecordingContext
 
 PARAGRAPH = (
     "Nextcloud is a suite of client-server software for creating and using file hosting "

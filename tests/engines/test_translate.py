@@ -9,7 +9,7 @@ import pytest
 
 from services.dispatcher.engines import translate
 from services.dispatcher.provider_interface import Provider, ProviderError
-from tests.engines.conftest import RecordingContext
+from tests.support.providers import RecordingContext
 
 TEXT = "The house is big and the weather is nice today."
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.dispatcher.engines import tts
 from services.dispatcher.provider_interface import Provider, ProviderError
-from tests.engines.conftest import RecordingContext
+from tests.support.providers import RecordingContext
 
 TEXT = "The quick brown fox jumps over the lazy dog. Nextcloud turns text into speech."
 

@@ -63,6 +63,20 @@ async def test_no_exapp_touches_a_local_engines_task(
     assert done.output == {"output": "released"}
 
 
+async def _out_of_reach(api: Any, headers: dict[str, str], redis: Any, keys: Any,
+                        tid: int) -> None:
+    """The consumer routes keep task `tid` from `headers`: get and cancel are 404, delete
+    answers 200 but the task stays."""
+    consumer = f"{V2}/tasks_consumer"
+    assert (await api.get(f"{consumer}/task/{tid}?format=json", headers=headers)).status == 404
+    assert (await api.post(f"{consumer}/tasks/{tid}/cancel?format=json",
+                           headers=headers)).status == 404
+    assert (await api.delete(f"{consumer}/task/{tid}?format=json",
+                             headers=headers)).status == 200
+    kept = await TaskStore(redis, keys).get(tid)
+    assert kept is not None and kept.status is Status.SCHEDULED
+
+
 async def test_user_less_tasks_belong_to_the_exapp_that_made_them(
         api: Any, make_exapp: Any, redis: Any, keys: Any) -> None:
     maker, other = await make_exapp("context_chat"), await make_exapp("other")
@@ -70,15 +84,8 @@ async def test_user_less_tasks_belong_to_the_exapp_that_made_them(
     resp = await api.post(f"{V2}/tasks_consumer/schedule?format=json", headers=maker,
                           json={"type": "core:text2text", "appId": "cc", "input": {"input": "q"}})
     tid = (await resp.json())["ocs"]["data"]["task"]["id"]
-    assert (await api.get(f"{V2}/tasks_consumer/task/{tid}?format=json",
-                          headers=other)).status == 404
+    await _out_of_reach(api, other, redis, keys, tid)
     assert (await api.get(f"{V2}/task/{tid}?format=json", headers=other)).status == 404
-    assert (await api.post(f"{V2}/tasks_consumer/tasks/{tid}/cancel?format=json",
-                           headers=other)).status == 404
-    assert (await api.delete(f"{V2}/tasks_consumer/task/{tid}?format=json",
-                             headers=other)).status == 200
-    kept = await TaskStore(redis, keys).get(tid)
-    assert kept is not None and kept.status is Status.SCHEDULED
     assert (await api.get(f"{V2}/tasks_consumer/task/{tid}?format=json",
                           headers=maker)).status == 200
 
@@ -91,12 +98,4 @@ async def test_an_exapp_cannot_reach_guest_tasks(api: Any, make_exapp: Any, redi
         task_type="core:text2text", user_id=None, app_id="t", custom_id="",
         inputs={"input": "x"}, webhook_uri=None, webhook_method=None, include_watermark=True,
         expected_runtime=1, guest="192.0.2.7")
-    tid = guest_task.id
-    assert (await api.get(f"{V2}/tasks_consumer/task/{tid}?format=json",
-                          headers=app)).status == 404
-    assert (await api.post(f"{V2}/tasks_consumer/tasks/{tid}/cancel?format=json",
-                           headers=app)).status == 404
-    assert (await api.delete(f"{V2}/tasks_consumer/task/{tid}?format=json",
-                             headers=app)).status == 200
-    kept = await TaskStore(redis, keys).get(tid)
-    assert kept is not None and kept.status is Status.SCHEDULED
+    await _out_of_reach(api, app, redis, keys, guest_task.id)

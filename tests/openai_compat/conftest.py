@@ -4,9 +4,7 @@ in-process fake upstream for the error paths."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,9 @@ from aiohttp import web
 from services.dispatcher.engines.openai_compat import openai_providers
 from services.dispatcher.provider_interface import Provider
 from shared.settings import Settings
+from tests.support.openai import ProvidersFactory, Start
+from tests.support.providers import RecordingContext
+from tests.support.required import unavailable
 
 from .servers import (
     GGUF,
@@ -27,43 +28,9 @@ from .servers import (
 )
 
 
-class RecordingContext:
-    """A ProviderContext whose files live in a directory and whose progress is recorded."""
-
-    def __init__(self, root: Path, task_id: int = 1) -> None:
-        self.task_id = task_id
-        self.user_id: str | None = "alice"
-        self.include_watermark = False
-        self.progress_calls: list[float] = []
-        self.progressed = asyncio.Event()
-        self.files: dict[int, Path] = {}
-        self._root = root
-
-    def add_file(self, data: bytes, name: str) -> int:
-        file_id = len(self.files) + 1
-        path = self._root / name
-        path.write_bytes(data)
-        self.files[file_id] = path
-        return file_id
-
-    async def progress(self, fraction: float) -> None:
-        self.progress_calls.append(fraction)
-        self.progressed.set()
-
-    async def read_file(self, file_id: int) -> Path:
-        return self.files[file_id]
-
-    async def write_file(self, data: bytes | Path, name: str = "output") -> int:
-        raw = await asyncio.to_thread(data.read_bytes) if isinstance(data, Path) else data
-        return self.add_file(raw, name)
-
-
 @pytest.fixture
 def ctx(tmp_path: Path) -> RecordingContext:
     return RecordingContext(tmp_path)
-
-
-ProvidersFactory = Callable[..., Awaitable[dict[str, Provider]]]
 
 
 @pytest.fixture
@@ -82,12 +49,9 @@ async def make_providers() -> AsyncIterator[ProvidersFactory]:
 
 
 def _require_tools() -> None:
-    if TOOLS_PY.exists() and GGUF.exists():
-        return
-    reason = ".tools/openai-servers is not installed; run scripts/openai-servers-install.sh"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    if not (TOOLS_PY.exists() and GGUF.exists()):
+        unavailable(".tools/openai-servers is not installed; run "
+                    "scripts/openai-servers-install.sh")
 
 
 def _serve(factory: Callable[[Path], LoopbackServer],
@@ -116,7 +80,7 @@ def tts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackServer]:
 
 
 @pytest.fixture
-async def fake_upstream() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
+async def fake_upstream() -> AsyncIterator[Start]:
     """Serve an aiohttp app on a free loopback port (aiohttp's examples/fake_server.py pattern);
     returns its /v1 base URL."""
     runners: list[web.AppRunner] = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.embedded import stop_processes
+from services.embedded import free_port, stop_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools" / "openai-servers"
@@ -25,12 +24,6 @@ SITE = TOOLS / "lib" / "python3.11" / "site-packages"
 GGUF = TOOLS / "models" / "gemma-3-270m-q4_k_m.gguf"
 READY_DEADLINE = 60.0
 POLL_INTERVAL = 0.2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _answers(url: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -17,31 +16,12 @@ from services.dispatcher.engines.openai_compat.errors import (
     BackendUnreachable,
 )
 from services.dispatcher.provider_interface import ProviderError
+from services.embedded import free_port
+from tests.support.openai import ProvidersFactory, Start, Upstream
+from tests.support.providers import RecordingContext
 
-from .conftest import ProvidersFactory, RecordingContext
-from .servers import free_port
-
-Start = Callable[[web.Application], Awaitable[str]]
 FAST = {"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05, "max_retries": 2}
 CHAT = "core:text2text"
-
-
-class Upstream:
-    """Answers each request with the next scripted (status, body, headers); records requests."""
-
-    def __init__(self, script: list[tuple[int, Any, dict[str, str]]]) -> None:
-        self.script = script
-        self.requests: list[dict[str, Any]] = []
-        self.app = web.Application()
-        self.app.router.add_post("/v1/{tail:.*}", self.handle)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append({"path": request.path, "body": body, "headers": request.headers})
-        status, payload, headers = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        return web.Response(status=status, body=data, headers=headers,
-                            content_type="application/json")
 
 
 def completion(text: str) -> dict[str, Any]:
@@ -61,38 +41,39 @@ async def test_429_then_success_honours_retry_after(fake_upstream: Start,
     assert len(up.requests) == 2
 
 
+async def failed(fake_upstream: Start, make_providers: ProvidersFactory, ctx: RecordingContext,
+                 up: Upstream, **openai: Any) -> ProviderError:
+    """Run a chat task against `up`, which makes it fail (fast retries); the error."""
+    providers = await make_providers(base_url=await fake_upstream(up.app), stream=False,
+                                     **FAST, **openai)
+    with pytest.raises(ProviderError) as info:
+        await providers[CHAT].process({"input": "hi"}, ctx)
+    return info.value
+
+
 async def test_5xx_retries_exhausted(fake_upstream: Start, make_providers: ProvidersFactory,
                                      ctx: RecordingContext) -> None:
     up = Upstream([(503, {"error": {"message": "overloaded"}}, {})])
-    providers = await make_providers(base_url=await fake_upstream(up.app), api_key="sk-secret",
-                                     stream=False, **FAST)
-    with pytest.raises(ProviderError) as info:
-        await providers[CHAT].process({"input": "hi"}, ctx)
-    assert isinstance(info.value, BackendHTTPError) and info.value.status == 503
+    error = await failed(fake_upstream, make_providers, ctx, up, api_key="sk-secret")
+    assert isinstance(error, BackendHTTPError) and error.status == 503
     assert len(up.requests) == 3
-    assert info.value.user_message and "127.0.0.1" not in info.value.user_message
+    assert error.user_message and "127.0.0.1" not in error.user_message
     assert up.requests[0]["headers"]["Authorization"] == "Bearer sk-secret"
 
 
 async def test_4xx_is_not_retried(fake_upstream: Start, make_providers: ProvidersFactory,
                                   ctx: RecordingContext) -> None:
     up = Upstream([(400, {"error": {"message": "context length exceeded"}}, {})])
-    providers = await make_providers(base_url=await fake_upstream(up.app), stream=False, **FAST)
-    with pytest.raises(ProviderError) as info:
-        await providers[CHAT].process({"input": "hi"}, ctx)
+    error = await failed(fake_upstream, make_providers, ctx, up)
     assert len(up.requests) == 1
-    assert "context length exceeded" in (info.value.user_message or "")
+    assert "context length exceeded" in (error.user_message or "")
 
 
 async def test_401_message_hides_the_key(fake_upstream: Start, make_providers: ProvidersFactory,
                                          ctx: RecordingContext) -> None:
     up = Upstream([(401, {"error": {"message": "Incorrect API key provided: sk-secret"}}, {})])
-    providers = await make_providers(base_url=await fake_upstream(up.app), api_key="sk-secret",
-                                     stream=False, **FAST)
-    with pytest.raises(ProviderError) as info:
-        await providers[CHAT].process({"input": "hi"}, ctx)
-    assert "sk-secret" not in str(info.value) and "sk-secret" not in (info.value.user_message
-                                                                         or "")
+    error = await failed(fake_upstream, make_providers, ctx, up, api_key="sk-secret")
+    assert "sk-secret" not in str(error) and "sk-secret" not in (error.user_message or "")
     assert len(up.requests) == 1
 
 
@@ -148,7 +129,7 @@ async def test_cancel_closes_the_stream(fake_upstream: Start, make_providers: Pr
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.wait_for(up.closed.wait(), 5)
-    assert ctx.progress_calls and all(0 < f < 1 for f in ctx.progress_calls)
+    assert ctx.progress_values and all(0 < f < 1 for f in ctx.progress_values)
 
 
 async def test_read_timeout(fake_upstream: Start, make_providers: ProvidersFactory,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import orjson
 
-from .conftest import ProvidersFactory, RecordingContext
+from tests.support.openai import ProvidersFactory
+from tests.support.providers import RecordingContext
+
 from .servers import LoopbackServer
 
 
@@ -22,7 +24,7 @@ async def test_chat_streams_with_progress(llama: LoopbackServer,
         {"system_prompt": "You are helpful.", "input": "The capital of France is",
          "history": history}, ctx)
     assert isinstance(out["output"], str) and out["output"]
-    assert ctx.progress_calls and all(0 < f < 1 for f in ctx.progress_calls)
+    assert ctx.progress_values and all(0 < f < 1 for f in ctx.progress_values)
 
 
 async def test_text_types_and_translate(llama: LoopbackServer,

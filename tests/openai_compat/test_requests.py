@@ -4,19 +4,15 @@ the settings offer."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from aiohttp import web
 
 from services.dispatcher.engines.openai_compat import openai_providers
 from shared.settings import Settings
+from tests.support.openai import ProvidersFactory, Start, Upstream
+from tests.support.providers import RecordingContext
 
-from .conftest import ProvidersFactory, RecordingContext
-from .test_fake_upstream import Upstream
-
-Start = Callable[[web.Application], Awaitable[str]]
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 16
 
 

@@ -158,3 +158,36 @@ class ImageFilesProvider:
             await asyncio.to_thread(path.write_bytes, b"\x89PNG\r\n\x1a\n" + prompt + b"-path")
         stored = await ctx.write_file(b"\x89PNG\r\n\x1a\n" + prompt + b"-ctx", "ctx.png")
         return {"images": [b"\x89PNG\r\n\x1a\n" + prompt + b"-bytes", path, stored]}
+
+
+class RecordingContext:
+    """A ProviderContext for calling a provider directly (engine and OpenAI-compatible tests):
+    files live in a directory, progress is recorded (and must be a fraction)."""
+
+    def __init__(self, root: Path) -> None:
+        self.task_id = 1
+        self.user_id: str | None = "alice"
+        self.include_watermark = False
+        self.root = root
+        self.files: dict[int, Path] = {}
+        self.progress_values: list[float] = []
+        self.progressed = asyncio.Event()
+
+    def add_file(self, source: Path | bytes, name: str = "input") -> int:
+        """Register an input file; returns its file id."""
+        file_id = len(self.files) + 1
+        path = self.root / f"{file_id}-{name}"
+        path.write_bytes(source if isinstance(source, bytes) else source.read_bytes())
+        self.files[file_id] = path
+        return file_id
+
+    async def progress(self, fraction: float) -> None:
+        assert 0.0 <= fraction <= 1.0
+        self.progress_values.append(fraction)
+        self.progressed.set()
+
+    async def read_file(self, file_id: int) -> Path:
+        return self.files[file_id]
+
+    async def write_file(self, data: bytes | Path, name: str = "output") -> int:
+        return self.add_file(data, name)
