@@ -16,7 +16,7 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:tasks:running:{type}           ZSET    running tasks of a type, score = lease expiry (ms)
     {p}:leases                         ZSET    every running task, score = lease expiry (ms)
     {p}:leases:swept                   STRING  when the lease sweep last ran (ms; stall check)
-    {p}:queue                          ZSET    the dispatchers' job queue (dispatcher/jobs.py)
+    {p}:queue                          ZSET    the job queue (services/dispatcher/jobs.py)
     {p}:hooks                          ZSET    the job queue of webhook deliveries
     {p}:chan:wake                      PUBSUB  dispatchers wake on it after an enqueue
     {p}:chan:ready                     PUBSUB  a task became claimable by an external provider

@@ -1,4 +1,4 @@
-"""The layers hold: roles meet only in Redis (DESIGN.md, STYLE.md habit 13).
+"""The layers hold: roles meet only in Redis (docs/architecture.md; ../shared/STYLE.md habit 13).
 
 Static rules read every `import` in services/ and shared/ (also those under `TYPE_CHECKING` and
 inside functions); the runtime rules import a role's entry module in a fresh interpreter and
