@@ -96,9 +96,11 @@ async def test_dispatcher_serves_probes_and_task_metrics(
     held = await scheduled_id(api, alice)
     assert await gate.started.get() == held
     async with aiohttp.ClientSession() as http:
-        assert (await http.get(f"{base}/healthz")).status == 200
-        assert (await http.get(f"{base}/readyz")).status == 200
-        page = samples(await (await http.get(f"{base}/metrics")).text())
+        for probe in ("/healthz", "/readyz"):
+            async with http.get(base + probe) as resp:
+                assert resp.status == 200
+        async with http.get(f"{base}/metrics") as resp:
+            page = samples(await resp.text())
     summary = (("type", "core:text2text:summary"),)
     assert page[("taskproc_task_outcomes_total", (("outcome", "successful"),
                                                   ("provider", "test:echo"),

@@ -140,7 +140,8 @@ async def test_api_and_fileproxy_answer_503_while_redis_is_down(
         for _ in range(5):
             for method, url in requests:
                 await _unavailable(http, method, url, alice)
-        assert (await http.get(f"{api}/readyz")).status == 503
+        async with http.get(f"{api}/readyz") as ready:
+            assert ready.status == 503
         server.start()
         await http_status(f"{api}/readyz", 200)
         async with http.get(f"{api}{V2}/tasks?format=json", headers=alice) as resp:

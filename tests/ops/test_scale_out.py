@@ -21,7 +21,7 @@ TYPES = ("core:text2text", "core:text2text:summary")
 
 ENV = dict(TASKPROC_TASKTYPES_CACHE_SECONDS="0", TASKPROC_RATE_LIMITS__SCHEDULE_USER="",
            TASKPROC_DISPATCHER_METRICS_PORT="-1", TASKPROC_ORPHAN_AFTER_SECONDS="2",
-           TASKPROC_TEST_WORK_SECONDS="1")
+           TEST_WORK_SECONDS="1")
 """A task takes 1 s, so the victim still holds tasks when the test looks for one to kill it
 on (with 0.2 s, three dispatchers could finish the first 60 before that, and nothing new came
 while the test waited)."""

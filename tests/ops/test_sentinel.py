@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from services.api.app import create_app
@@ -20,7 +19,7 @@ from shared.tasks import Status
 from tests.ops.sentinel import SentinelGroup
 from tests.support.ocs import basic, data, schedule
 from tests.support.providers import EchoProvider
-from tests.support.waits import wait_for_status
+from tests.support.waits import answers_ok, until, wait_for_status
 
 
 @pytest.fixture
@@ -70,8 +69,9 @@ async def test_api_and_dispatcher_keep_working_through_a_failover(
         assert await _round_trip(api, alice, redis, keys, "after") == ("18", "test:echo")
         port = (await redis.connection_pool.get_master_address())[1]
         assert port == group.ports["replica"]
-        async with aiohttp.ClientSession() as http:
-            ready = await http.get(f"http://127.0.0.1:{proc.health.port}/readyz")
-            assert ready.status == 200, await ready.text()
+        # ready again once its pub/sub listener has subscribed on the new primary and a loop
+        # has reached it; the round trip above can finish before (the worker polls as well)
+        await until(lambda: answers_ok(f"http://127.0.0.1:{proc.health.port}/readyz"),
+                    timeout=20)
     finally:
         await redis.aclose()
