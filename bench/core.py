@@ -323,7 +323,9 @@ if __name__ == "__main__":
     import argparse
     cli = argparse.ArgumentParser(prog="python -m bench.core",
                                   description="Core benchmarks; parts a b c d (default all).")
-    cli.add_argument("parts", nargs="*", choices=["a", "b", "c", "d"], default=[])
+    cli.add_argument("parts", nargs="*", metavar="PART", help="a, b, c or d")
     cli.add_argument("--detail", action="store_true", help="(d) per command")
     ns = cli.parse_args()
+    if set(ns.parts) - set("abcd"):
+        cli.error(f"parts are a, b, c and d, not {' '.join(sorted(set(ns.parts) - set('abcd')))}")
     asyncio.run(main("".join(ns.parts) or "abcd", ns.detail))
