@@ -15,6 +15,7 @@ refused with a clear message.
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,8 +180,13 @@ class OtsProvider:
         text = bounded_text(inputs, self.settings.summary_max_chars).encode()
         args = [self.binary, "-a"] if self.spec.task_type == TOPICS else [self.binary, "--ratio",
                                                                            self._ratio(text)]
-        out = (await run_process(args, stdin=text,
-                                 timeout=self.settings.process_timeout_seconds)).decode().strip()
+        # From a file: Debian's ots 0.5.0 reading stdin segfaults in most runs (exit 139)
+        with tempfile.NamedTemporaryFile(suffix=".txt") as source:
+            source.write(text)
+            source.flush()
+            raw = await run_process([*args, source.name], stdin=b"",
+                                    timeout=self.settings.process_timeout_seconds)
+        out = raw.decode().strip()
         if self.spec.task_type == TOPICS:
             match = re.search(r'"([^"]*)"', out)
             if match is None:
