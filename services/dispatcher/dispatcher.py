@@ -1,7 +1,7 @@
 """The dispatcher: one job per task (services/dispatcher/jobs.py); it claims the task, runs
 its provider under a lease, stores the result atomically and stops work at once when the task
-is cancelled. Most claims are made by the pickup itself (`served`, `claimed`): the job then
-finds its task held here and runs it at once.
+is cancelled. Most claims are made by the pickup itself for the types `served` here; their
+jobs call `run_claimed` directly.
 """
 
 from __future__ import annotations
@@ -56,9 +56,6 @@ class Dispatcher:
         self.lease_ms = int(settings.lease_seconds * 1000)
         self.running: dict[int, asyncio.Task[Any]] = {}
         self.pending: set[asyncio.Future[Any]] = set()
-        self.held: dict[int, tuple[Task, str, float]] = {}
-        """Tasks the pickup claimed for their jobs: id -> (task, lease token, monotonic time)."""
-
     async def served(self) -> dict[str, str]:
         """Task type -> local provider id, for the types whose preferred provider is here
         (after the cached registry, as run_task's first look)."""
@@ -67,30 +64,10 @@ class Dispatcher:
         return {t: spec.id for t in types if self._serves(spec := snap.preferred(t))
                 and spec is not None}
 
-    def claimed(self, task: Task, token: str) -> None:
-        """The pickup claimed `task` for its job, which runs it (`run_task`). Holds older than a
-        lease are dropped: their job never ran, and the lease sweep requeues the task."""
-        now = time.monotonic()
-        for stale in [i for i, (_, _, t) in self.held.items() if now - t > self.lease_ms / 1000]:
-            del self.held[stale]
-        self.held[task.id] = (task, token, now)
-
-    async def release_held(self) -> None:
-        """At shutdown: hand back the tasks claimed for jobs that did not start."""
-        held, self.held = self.held, {}
-        for task, token, _ in held.values():
-            with contextlib.suppress(Exception):
-                await self.store.release(task.id, token)
-
     async def run_task(self, task_id: int, gen: int, task_type: str | None,
                        enqueued_at: float | None) -> None:
         """A task's job: claim and run the task if this dispatcher serves its preferred
         provider. `enqueued_at`: the job's (re)queue time, server clock."""
-        held = self.held.get(task_id)
-        if held is not None and held[0].gen == gen:
-            del self.held[task_id]
-            await self._run_claimed(held[0], held[1], enqueued_at)
-            return
         if task_type is None:  # a job queued before jobs carried the type
             task = await self.store.get(task_id)
             if task is None or task.status is not Status.SCHEDULED:
@@ -105,9 +82,10 @@ class Dispatcher:
         claimed = await self.store.claim(task_id, gen=gen, owner=self.worker_id, token=token,
                                          lease_ms=self.lease_ms, provider_id=spec.id)
         if claimed is not None:
-            await self._run_claimed(claimed, token, enqueued_at)
+            await self.run_claimed(claimed, token, enqueued_at)
 
-    async def _run_claimed(self, task: Task, token: str, enqueued_at: float | None) -> None:
+    async def run_claimed(self, task: Task, token: str, enqueued_at: float | None) -> None:
+        """Run a task this dispatcher claimed (here or in the pickup) under its lease."""
         if enqueued_at is not None:
             self.metrics.pickup.labels(task.type).observe(max(0.0, time.time() - enqueued_at))
         await self._execute(self.providers[task.provider_id or ""], task, token)

@@ -11,7 +11,9 @@ tests/dispatcher/test_arq_contract.py checks these assumptions against the insta
   instead of polling, with a fallback poll for lost messages, and refills a freed slot at once;
 - it starts jobs with one script (shared/lua/pickup.lua) that marks every job it takes in
   progress, instead of arq's WATCH/EXISTS/ZSCORE/MULTI per job, and in the same step claims
-  the tasks of the types its `LocalClaims` serve (their jobs then skip claim.lua);
+  the tasks of the types its `LocalClaims` serve: such a job runs its task at once
+  (`LocalClaims.run`) and is removed after, without arq's job read (payload GET, try INCR)
+  or claim.lua; the task's state machine, not arq's tries, decides what runs again;
 - a started job leaves the queue's due range until it finishes, so pickups read no running
   jobs; it finishes with one pipeline without a transaction (arq: MULTI, an abort-set ZREM and
   EXEC around the same two commands).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +44,7 @@ from shared.settings import Settings
 from shared.store import TaskStore
 from shared.tasks import Task
 
+logger = logging.getLogger(__name__)
 ARQ_VERSION = "0.28.0"
 """The arq release this module was written against (pinned in pyproject.toml)."""
 RUN_TASK, FIRE_WEBHOOK = "run_task", "fire_webhook"
@@ -94,8 +98,8 @@ class LocalClaims:
     lease_ms: int
     served: Callable[[], Awaitable[dict[str, str]]]
     """Task type -> provider id, for the types whose preferred provider is local here."""
-    claimed: Callable[[Task, str], None]
-    """Called with each task claimed (now RUNNING) and its lease token."""
+    run: Callable[[Task, str, float], Awaitable[None]]
+    """Run a task the pickup claimed (now RUNNING): (task, lease token, enqueue time, unix s)."""
 
 
 class JobWorker(Worker):
@@ -148,17 +152,29 @@ class JobWorker(Worker):
         reply = await self._scripts.run("pickup", [self.queue_name], free, self.queue_read_limit,
                                         int(self.in_progress_timeout_s * 1000), *claim_argv)
         started, claimed = reply.data
-        for flat in claimed:
-            task = Task.from_redis(flat)
-            assert self._claims is not None
-            self._claims.claimed(task, f"{claim_argv[2]}:{task.id}")
-        for job_b, score in zip(started[0::2], started[1::2], strict=True):
-            job_id = text(job_b)
+        held = {run_job_id(self._scripts.keys, t.id, t.gen): t
+                for t in (Task.from_redis(flat) for flat in claimed)}
+        for job_b, score_b in zip(started[0::2], started[1::2], strict=True):
+            job_id, score = text(job_b), int(float(text(score_b)))
             await self.sem.acquire()
             self.job_counter += 1
-            t = self.loop.create_task(self.run_job(job_id, int(float(text(score)))))
+            task = held.get(job_id)
+            run = self.run_job(job_id, score) if task is None else \
+                self._run_held(job_id, task, f"{claim_argv[2]}:{task.id}", score)
+            t = self.loop.create_task(run)
             t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = t
+
+    async def _run_held(self, job_id: str, task: Task, token: str, score_ms: int) -> None:
+        """A job whose task the pickup claimed: run it, then remove the job (even when the run
+        failed or was cancelled: the task's lease, hand-back or result decides what follows)."""
+        assert self._claims is not None
+        try:
+            await self._claims.run(task, token, score_ms / 1000)
+        except Exception:
+            logger.exception("job %s failed", job_id)
+        finally:
+            await asyncio.shield(self.finish_job(job_id, True, None, None, False, None, None))
 
     async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None,
                          result_timeout_s: float | None, keep_result_forever: bool,
@@ -181,10 +197,11 @@ class JobWorker(Worker):
         self._wake_event.set()
 
     def finishing(self) -> list[asyncio.Future[Any]]:
-        """arq finishes a job in a shielded task that outlives the cancelled job: those tasks,
-        so that shutdown lets them clean up before the pool closes under them."""
+        """arq (and `_run_held`) finish a job in a shielded task that outlives the cancelled
+        job: those tasks (`Worker.finish_*`, `JobWorker.finish_job`), so that shutdown lets them
+        clean up before the pool closes under them."""
         return [t for t in asyncio.all_tasks()
-                if getattr(t.get_coro(), "__qualname__", "").startswith("Worker.finish")]
+                if "Worker.finish" in getattr(t.get_coro(), "__qualname__", "")]
 
 
 def task_worker(settings: Settings, redis: Redis, store: TaskStore, run_task: RunTask, *,

@@ -55,7 +55,7 @@ class DispatcherProcess:
             worker_id=self.dispatcher.worker_id, on_startup=self._startup,
             handle_signals=handle_signals,
             claims=jobs.LocalClaims(self.dispatcher.worker_id, self.dispatcher.lease_ms,
-                                    self.dispatcher.served, self.dispatcher.claimed))
+                                    self.dispatcher.served, self.dispatcher.run_claimed))
         self.hooks = jobs.hook_worker(settings, self.redis, self.dispatcher.store, self._webhook)
         self.hooks_run: asyncio.Task[None] | None = None
         self.health = HealthServer(
@@ -242,7 +242,6 @@ class DispatcherProcess:
         for t in jobs:
             t.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
-        await self.dispatcher.release_held()
         finishing = self.worker.finishing() + list(self.dispatcher.pending)
         if finishing:
             await asyncio.wait(finishing, timeout=5)

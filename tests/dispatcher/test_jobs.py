@@ -3,6 +3,8 @@ back in line, a finished one is gone."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from services.dispatcher import jobs
@@ -92,5 +94,44 @@ async def test_started_finished_and_run_again(settings: Settings, keys: Keys) ->
         await worker.finish_job(job, True, None, None, False, None, None)
         assert await redis.zscore(keys.queue, job) is None
         assert not await redis.exists(jobs.job_key(job), jobs.in_progress_key(job))
+    finally:
+        await redis.aclose()
+
+
+async def test_a_job_claimed_at_pickup_runs_its_task_and_is_removed(settings: Settings,
+                                                                     keys: Keys) -> None:
+    """Jobs of served types run through LocalClaims.run (no arq job read, no claim script) and
+    leave no trace in the queue; other jobs still go through arq to run_task."""
+    redis = jobs.connect_pool(settings)
+    store = TaskStore(redis, keys)
+    ran: list[tuple[int, str, float]] = []
+    via_arq: list[int] = []
+
+    async def served() -> dict[str, str]:
+        return {"core:text2text": "test:echo"}
+
+    async def run(task: Task, token: str, enqueued_at: float) -> None:
+        ran.append((task.id, token, enqueued_at))
+
+    async def run_task(task_id: int, *_: Any) -> None:
+        via_arq.append(task_id)
+
+    async def startup(_: dict[str, Any]) -> None:
+        return None
+    worker = jobs.task_worker(settings, redis, store, run_task, worker_id="w",
+                              on_startup=startup,
+                              claims=jobs.LocalClaims("w", 30_000, served, run))
+    try:
+        held, other = await _schedule(store), await _schedule(store, "core:text2text:summary")
+        await worker._pick(4)
+        await asyncio.gather(*worker.tasks.values())
+        assert [(i, token.endswith(f":{held.id}")) for i, token, _ in ran] == [(held.id, True)]
+        assert abs(ran[0][2] - time.time()) < 60  # the job's enqueue time, in seconds
+        assert via_arq == [other.id]
+        job = jobs.run_job_id(keys, held.id, 1)
+        assert await redis.zscore(keys.queue, job) is None
+        assert not await redis.exists(jobs.in_progress_key(job), jobs.job_key(job))
+        task = await store.get(held.id)
+        assert task is not None and task.status is Status.RUNNING  # run() stored nothing
     finally:
         await redis.aclose()
