@@ -133,6 +133,8 @@ DISPATCHER_NEVER = ("services.api", "services.fileproxy", "shared.http", "limits
 @pytest.mark.parametrize(("entry", "forbidden"), [
     ("services.dispatcher.main", DISPATCHER_NEVER),
     ("services.dispatcher.engines", DISPATCHER_NEVER),
+    # `taskproc dispatcher` starts here: the CLI loads each role's code only for that role
+    ("services.cli", DISPATCHER_NEVER),
     ("services.fileproxy.app", ("services.api", "services.dispatcher", "arq")),
     ("services.api.app", ("services.fileproxy", "services.dispatcher", "arq")),
     ("services.bridge.main", ("services.api", "services.fileproxy", "services.dispatcher",
