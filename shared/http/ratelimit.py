@@ -19,9 +19,24 @@ from redis.asyncio import Redis
 
 from shared.errors import TooManyRequests
 from shared.redis import REDIS_DOWN
-from shared.settings import RateLimitSettings
+from shared.settings import RateLimitSettings, SettingsInvalid
 
 log = logging.getLogger(__name__)
+
+
+def parse_caps(settings: RateLimitSettings) -> dict[str, RateLimitItem | None]:
+    """Each named cap as `limits` reads it (None: off); a value it cannot read is
+    SettingsInvalid naming its variable (the roles check this before they listen)."""
+    caps: dict[str, RateLimitItem | None] = {}
+    for name, value in settings.model_dump().items():
+        if not isinstance(value, str):
+            continue
+        try:
+            caps[name] = parse(value) if value else None
+        except ValueError:
+            raise SettingsInvalid(f"TASKPROC_RATE_LIMITS__{name.upper()}: {value!r} is not a "
+                                  "rate limit such as '20/2 minutes' or '5 per minute'") from None
+    return caps
 
 
 class RateLimiter:
@@ -33,9 +48,7 @@ class RateLimiter:
                                connection_pool=redis.connection_pool)  # type: ignore[arg-type]
         self.limiter = MovingWindowRateLimiter(storage)
         self.fail_open = settings.fail_open
-        self.items: dict[str, RateLimitItem | None] = {
-            name: parse(value) if value else None
-            for name, value in settings.model_dump().items() if isinstance(value, str)}
+        self.items = parse_caps(settings)
 
     def _item(self, name: str) -> RateLimitItem | None:
         return self.items.get(name)

@@ -87,3 +87,16 @@ def test_a_real_process_prints_one_line_and_exits_non_zero(role: str) -> None:
         "taskproc: TASKPROC_API_PORT: Input should be a valid integer, unable to parse string "
         "as an integer"]
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("role", ["api", "fileproxy", "run"])
+def test_a_rate_limit_limits_cannot_read_is_one_line(role: str) -> None:
+    """Before, `limits` raised at start-up with a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKPROC_", "REDIS_"))}
+    env["TASKPROC_RATE_LIMITS__SCHEDULE_USER"] = "20 per banana"
+    proc = subprocess.run([sys.executable, "-m", "services.cli", role], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "taskproc: TASKPROC_RATE_LIMITS__SCHEDULE_USER: '20 per banana' is not a rate limit "
+        "such as '20/2 minutes' or '5 per minute'"]
