@@ -10,10 +10,8 @@
 -- SCHEDULED (of that generation) -> RUNNING: {'ok', task, {}}. Otherwise nothing changes:
 -- {'refused', {}, {status}} or {'gone', {}, {}}.
 local id, k = ARGV[2], KEYS[6]
-local t = load(k, 'status', 'gen', 'type', 'startedAt', 'attempt')
-if not t.status then return reply('gone') end
-if t.status ~= 'STATUS_SCHEDULED' or (ARGV[3] ~= '' and t.gen ~= ARGV[3]) then
-  return reply('refused', false, {t.status})
-end
-take(k, id, t.type, t, ARGV[4], ARGV[5], ARGV[6], ARGV[7], now_ms())
-return reply('ok', k)
+local claimed, status = claim_scheduled(k, id, ARGV[3], function() return ARGV[7] end, ARGV[4],
+  ARGV[5], ARGV[6], now_ms())
+if claimed then return reply('ok', k) end
+if not status then return reply('gone') end
+return reply('refused', false, {status})

@@ -61,7 +61,7 @@ local function extend_lease(k, id, ttype, lease_ms, now)
   redis.call('HSET', k, 'leaseExpires', expires)
   index_lease(id, ttype, expires)
 end
--- SCHEDULED -> RUNNING under a new lease (claim.lua, claim_next.lua). t: the task's fields
+-- SCHEDULED -> RUNNING under a new lease (claim_scheduled, claim_next.lua). t: the task's fields
 -- startedAt and attempt.
 local function take(k, id, ttype, t, owner, token, lease_ms, provider, now)
   local expires = now + tonumber(lease_ms)
@@ -75,6 +75,18 @@ local function take(k, id, ttype, t, owner, token, lease_ms, provider, now)
   redis.call('HSET', k, unpack(f))
   redis.call('ZREM', K.scheduled(ttype), id)
   index_lease(id, ttype, expires)
+end
+-- A dispatcher's claim (claim.lua, pickup.lua): a SCHEDULED task of generation gen ('' = any)
+-- -> RUNNING for provider(type) (nil: a type this claimer does not serve). Answers true, or
+-- false and the task's status (nil when there is no such task).
+local function claim_scheduled(k, id, gen, provider, owner, token, lease_ms, now)
+  local t = load(k, 'status', 'gen', 'type', 'startedAt', 'attempt')
+  local pid = t.type and provider(t.type)
+  if t.status ~= 'STATUS_SCHEDULED' or (gen ~= '' and t.gen ~= gen) or not pid then
+    return false, t.status
+  end
+  take(k, id, t.type, t, owner, token, lease_ms, pid, now)
+  return true
 end
 -- Link files to a task (comma-separated ids): they are kept with it and deleted with it.
 local function link_files(files, csv)

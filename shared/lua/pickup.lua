@@ -41,9 +41,8 @@ for i = 8, #ARGV, 2 do served[ARGV[i]] = ARGV[i + 1] end
 for i = 1, ((ARGV[5] or '') ~= '' and #started or 0), 2 do
   local id, gen = ARQ.run_job_task(started[i])
   local k = id and K.task(id)
-  local t = k and load(k, 'status', 'gen', 'type', 'startedAt', 'attempt') or {}
-  if t.status == 'STATUS_SCHEDULED' and t.gen == gen and served[t.type] then
-    take(k, id, t.type, t, ARGV[5], ARGV[7] .. ':' .. id, ARGV[6], served[t.type], now)
+  if k and claim_scheduled(k, id, gen, function(ttype) return served[ttype] end, ARGV[5],
+      ARGV[7] .. ':' .. id, ARGV[6], now) then
     table.insert(claimed, redis.call('HGETALL', k))
   end
 end
