@@ -134,9 +134,7 @@ class ProviderRegistry:
             gen = await self.redis.get(self.keys.providers_gen)
             if int(gen or 0) == self._cached[1]:
                 return self._cached[2]
-        gen, snap = await self._load()
-        self._cached = (now, gen, snap)
-        return snap
+        return (await self._reload(now))[0]
 
     async def unchecked(self, fresh: bool = False) -> tuple[Snapshot, int]:
         """The cached snapshot and its generation without asking Redis whether it changed,
@@ -144,9 +142,14 @@ class ProviderRegistry:
         the generation itself (the schedule script) and validates again on a change."""
         now = time.monotonic()
         if fresh or self._cached is None or now - self._cached[0] >= self.cache_seconds:
-            gen, snap = await self._load()
-            self._cached = (now, gen, snap)
+            return await self._reload(now)
         return self._cached[2], self._cached[1]
+
+    async def _reload(self, now: float) -> tuple[Snapshot, int]:
+        """Load the snapshot and keep it as the cached copy of time `now`."""
+        gen, snap = await self._load()
+        self._cached = (now, gen, snap)
+        return snap, gen
 
     def _in_hand(self, now: float) -> Snapshot | None:
         """The cached copy if at most ten cache ages old; past one, a reload starts."""
