@@ -56,13 +56,15 @@ class Dispatcher:
         self.lease_ms = int(settings.lease_seconds * 1000)
         self.running: dict[int, asyncio.Task[Any]] = {}
         self.pending: set[asyncio.Future[Any]] = set()
+        self.local_types = {p.spec.task_type for p in providers}
+
     async def served(self) -> dict[str, str]:
         """Task type -> local provider id, for the types whose preferred provider is here
         (after the cached registry, as run_task's first look)."""
         snap = await self.registry.snapshot(cached=True)
-        types = {p.spec.task_type for p in self.providers.values()}
-        return {t: spec.id for t in types if self._serves(spec := snap.preferred(t))
-                and spec is not None}
+        preferred = {t: snap.preferred(t) for t in self.local_types}
+        return {t: spec.id for t, spec in preferred.items()
+                if spec is not None and self._serves(spec)}
 
     async def run_task(self, task_id: int, gen: int, task_type: str | None,
                        enqueued_at: float | None) -> None:

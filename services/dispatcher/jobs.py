@@ -144,9 +144,8 @@ class JobWorker(Worker):
         await self.heart_beat()
 
     async def _pick(self, free: int) -> None:
-        claim_argv: list[Any] = []
+        prefix, claim_argv = uuid.uuid4().hex, []  # a claimed task's token: prefix:id
         if self._claims is not None and (served := await self._claims.served()):
-            prefix = uuid.uuid4().hex
             claim_argv = [self._claims.owner, self._claims.lease_ms, prefix,
                           *(x for pair in served.items() for x in pair)]
         reply = await self._scripts.run("pickup", [self.queue_name], free, self.queue_read_limit,
@@ -160,7 +159,7 @@ class JobWorker(Worker):
             self.job_counter += 1
             task = held.get(job_id)
             run = self.run_job(job_id, score) if task is None else \
-                self._run_held(job_id, task, f"{claim_argv[2]}:{task.id}", score)
+                self._run_held(job_id, task, f"{prefix}:{task.id}", score)
             t = self.loop.create_task(run)
             t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = t
