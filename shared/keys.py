@@ -17,6 +17,9 @@ format). The dispatcher's job queue is described in services/dispatcher/jobs.py.
     {p}:leases                         ZSET    every running task, score = lease expiry (ms)
     {p}:leases:swept                   STRING  when the lease sweep last ran (ms; stall check)
     {p}:queue                          ZSET    the job queue (services/dispatcher/jobs.py)
+    {p}:idle:{type}                    ZSET    free dispatcher slots for a type, score = lapse
+                                               ms (services/dispatcher/handoff.py)
+    {p}:handoff:{type}                 LIST    tasks claimed for those slots (JSON), popped
     {p}:hooks                          ZSET    the job queue of webhook deliveries
     {p}:chan:wake                      PUBSUB  dispatchers wake on it after an enqueue
     {p}:chan:ready                     PUBSUB  a task became claimable by an external provider
@@ -112,6 +115,8 @@ class Keys:
     leases = Key("leases")
     leases_swept = Key("leases:swept")
     queue = Key("queue")
+    idle = Family("idle:<type>")
+    handoff = Family("handoff:<type>")
     hooks_queue = Key("hooks")
     chan_wake = Key("chan:wake")
     chan_ready = Key("chan:ready")

@@ -48,8 +48,9 @@ def _sentinel_hosts(settings: Settings) -> list[tuple[str, int]]:
 
 
 def connect(settings: Settings, *, redis_class: type[Redis] = Redis, **kwargs: Any) -> Redis:
-    """A client for the primary, with the settings' timeouts (no blocking commands are used;
-    pub/sub reads go through `messages()`)."""
+    """A client for the primary, with the settings' timeouts (the one blocking command, the
+    dispatcher's handoff BLPOP, waits for less than half the socket timeout; pub/sub reads go
+    through `messages()`)."""
     timeouts = {"socket_timeout": settings.redis_socket_timeout,
                 "socket_connect_timeout": settings.redis_connect_timeout}
     kwargs = {**timeouts, **kwargs}

@@ -20,7 +20,7 @@ from shared.tasks import Task
 
 PRELUDE = ("common", "arq", "state")
 NAMES = ("schedule", "claim", "claim_next", "renew", "progress", "result", "cancel", "delete",
-         "release", "requeue", "expire", "rescue", "pickup")
+         "release", "requeue", "expire", "rescue", "pickup", "idle")
 
 
 class Code(StrEnum):

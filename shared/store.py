@@ -140,7 +140,7 @@ class TaskStore:
         pairs = [x for f, v in fields.items() if v for x in (f.value, v)] + \
             _owner(user_id, guest, exapp).fields()
         reply = await self.scripts.run(
-            "schedule", self._schedule_keys(user_id, admission), task_type,
+            "schedule", self._schedule_keys(task_type, user_id, admission), task_type,
             int(expected_runtime), ",".join(str(i) for i in file_ids), _flag(external),
             *_admission_argv(admission), *pairs)
         if not reply.ok:
@@ -154,12 +154,14 @@ class TaskStore:
             TaskField.ATTEMPT: "0", TaskField.GEN: "1"}
         return Task({str(k): v for k, v in created.items()})
 
-    def _schedule_keys(self, user_id: str | None, admission: Admission) -> list[str]:
-        """schedule.lua's KEYS[6..9]: the id sequence, the user's index and live set ('' for a
-        task without user, or no cap), the registry generation."""
+    def _schedule_keys(self, task_type: str, user_id: str | None,
+                       admission: Admission) -> list[str]:
+        """schedule.lua's KEYS[6..11]: the id sequence, the user's index and live set ('' for a
+        task without user, or no cap), the registry generation, the type's free dispatcher
+        slots and handoff list."""
         live = self.keys.user_live(user_id) if user_id and admission.max_live > 0 else ""
         return [self.keys.task_seq, self.keys.user_tasks(user_id) if user_id else "", live,
-                self.keys.providers_gen]
+                self.keys.providers_gen, self.keys.idle(task_type), self.keys.handoff(task_type)]
 
     async def get(self, task_id: int) -> Task | None:
         raw = await self.redis.hgetall(self.keys.task(task_id))  # type: ignore[misc]

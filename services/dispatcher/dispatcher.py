@@ -26,6 +26,7 @@ from shared.errors import BadRequest
 from shared.metrics import Metrics
 from shared.provider_spec import ProviderSpec
 from shared.redis import REDIS_DOWN, Backoff
+from shared.registry import Snapshot
 from shared.settings import Settings
 from shared.store import Renewal
 from shared.stores import Stores
@@ -61,7 +62,16 @@ class Dispatcher:
     async def served(self) -> dict[str, str]:
         """Task type -> local provider id, for the types whose preferred provider is here
         (after the cached registry, as run_task's first look)."""
-        snap = await self.registry.snapshot(cached=True)
+        return self._served_in(await self.registry.snapshot(cached=True))
+
+    async def announceable(self) -> tuple[dict[str, str], int]:
+        """`served()` after a registry at most one cache age old, and its generation: what a
+        free slot is announced for (services/dispatcher/handoff.py; a slot names the provider
+        between '|', so an id with one is left to the queue)."""
+        snap, gen = await self.registry.unchecked()
+        return {t: p for t, p in self._served_in(snap).items() if "|" not in p}, gen
+
+    def _served_in(self, snap: Snapshot) -> dict[str, str]:
         preferred = {t: snap.preferred(t) for t in self.local_types}
         return {t: spec.id for t, spec in preferred.items()
                 if spec is not None and self._serves(spec)}
@@ -86,18 +96,23 @@ class Dispatcher:
         if claimed is not None:
             await self.run_claimed(claimed, token, enqueued_at)
 
-    async def run_claimed(self, task: Task, token: str, enqueued_at: float | None) -> None:
-        """Run a task this dispatcher claimed (here or in the pickup) under its lease."""
+    async def run_claimed(self, task: Task, token: str, enqueued_at: float | None,
+                          started: asyncio.Event | None = None) -> None:
+        """Run a task this dispatcher claimed (here, in the pickup or by handoff) under its
+        lease; `started` is set once the provider's work is scheduled to run."""
         if enqueued_at is not None:
             self.metrics.pickup.labels(task.type).observe(max(0.0, time.time() - enqueued_at))
-        await self._execute(self.providers[task.provider_id or ""], task, token)
+        await self._execute(self.providers[task.provider_id or ""], task, token, started)
 
     def _serves(self, spec: ProviderSpec | None) -> bool:
         return spec is not None and spec.kind == "local" and spec.id in self.providers
 
-    async def _execute(self, provider: Provider, task: Task, token: str) -> None:
+    async def _execute(self, provider: Provider, task: Task, token: str,
+                       started: asyncio.Event | None = None) -> None:
         ctx = TaskContext(self.store, self.files, self.lease_ms, task, token)
         work = asyncio.create_task(provider.process(task.input, ctx))
+        if started is not None:
+            started.set()  # after create_task: a waiter on it resumes after the work's first step
         self.running[task.id] = work
         keeper = asyncio.create_task(self._keep_lease(task.id, token, work))
         try:  # the lease is kept until the outcome is stored (Redis may be away meanwhile)

@@ -17,6 +17,8 @@ tests/dispatcher/test_arq_contract.py checks these assumptions against the insta
 - a started job leaves the queue's due range until it finishes, so pickups read no running
   jobs; it finishes with one pipeline without a transaction (arq: MULTI, an abort-set ZREM and
   EXEC around the same two commands).
+It also lends job slots to the handoff (services/dispatcher/handoff.py: `reserve`,
+`run_reserved`), which runs new tasks that never had a job; the queue always keeps one slot.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ class JobWorker(Worker):
         self._scripts = scripts
         self._claims = claims
         self._wake_event = asyncio.Event()
+        self.slot_freed = asyncio.Event()
+        """Set when a job or reserved run ends (the handoff waits on it for a free slot)."""
         self._fallback = fallback_poll
         self._stopping = False
 
@@ -194,6 +198,32 @@ class JobWorker(Worker):
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
         self._wake_event.set()
+        self.slot_freed.set()
+
+    async def reserve(self, keep_free: int = 1) -> bool:
+        """Take a job slot for a run that does not come from the queue (a handoff), if more
+        than `keep_free` are free: the queue always keeps a slot of its own. Pickups start one
+        job less until `unreserve()` or the end of `run_reserved()`."""
+        if self.stopping or self.max_jobs - self.job_counter <= keep_free:
+            return False
+        await self.sem.acquire()  # never waits: fewer than max_jobs slots are taken
+        self.job_counter += 1
+        return True
+
+    def unreserve(self) -> None:
+        self._release_sem_dec_counter_on_complete()
+
+    def run_reserved(self, name: str, run: Awaitable[None]) -> asyncio.Task[None]:
+        """Run in the reserved slot (a task of the worker: shutdown cancels it like a job)."""
+        async def guarded() -> None:
+            try:
+                await run
+            except Exception:
+                logger.exception("%s failed", name)
+        t = self.loop.create_task(guarded())
+        t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+        self.tasks[name] = t
+        return t
 
     def finishing(self) -> list[asyncio.Future[Any]]:
         """arq (and `_run_held`) finish a job in a shielded task that outlives the cancelled

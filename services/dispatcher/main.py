@@ -1,7 +1,8 @@
 """Build and run a dispatcher process: the job worker plus its background loops.
 
-Loops: a pub/sub listener (wake on enqueue, stop cancelled tasks), provider heartbeats, the
-lease sweeper and housekeeping (old tasks, unreferenced files).
+Loops: the handoff (new tasks straight to a free slot), a pub/sub listener (wake on enqueue,
+stop cancelled tasks), provider heartbeats, the lease sweeper and housekeeping (old tasks,
+unreferenced files).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from redis.exceptions import RedisError
 
 from services.dispatcher import jobs
 from services.dispatcher.dispatcher import Dispatcher
+from services.dispatcher.handoff import Handoff
 from services.dispatcher.health import HealthServer, HealthState
 from services.dispatcher.provider_interface import Provider
 from services.dispatcher.supervisor import supervise
@@ -57,6 +59,8 @@ class DispatcherProcess:
             claims=jobs.LocalClaims(self.dispatcher.worker_id, self.dispatcher.lease_ms,
                                     self.dispatcher.served, self.dispatcher.run_claimed))
         self.hooks = jobs.hook_worker(settings, self.redis, self.dispatcher.store, self._webhook)
+        self.handoff = Handoff(self.dispatcher, self.worker, self.outage)
+        self.handoff_run: asyncio.Task[None] | None = None
         self.hooks_run: asyncio.Task[None] | None = None
         self.health = HealthServer(
             HealthState(self.metrics, self.dispatcher.stores, lambda: self.worker.stopping,
@@ -96,6 +100,7 @@ class DispatcherProcess:
                                   self._housekeeping),
                       self._every(FILE_PURGE_SECONDS, self._purge_files)]
         await ready.wait()
+        self.handoff_run = asyncio.create_task(self.handoff.run(), name="handoff")
         self.health.state.started = True
         log.info("dispatcher %s ready with providers: %s", self.dispatcher.worker_id,
                  ", ".join(self.dispatcher.providers) or "(none)")
@@ -237,7 +242,19 @@ class DispatcherProcess:
         """Ask `run()` to return: stop taking jobs, cancel running ones, clean up."""
         self.worker.stop_polling()
 
+    async def _stop_handoff(self) -> None:
+        """Withdraw the free slot first, so no task is handed to a stopping dispatcher."""
+        if self.handoff_run is None:
+            return
+        self.handoff.stop()
+        await asyncio.wait({self.handoff_run}, timeout=self.handoff.wait + 2)
+        if not self.handoff_run.done():
+            self.handoff_run.cancel()
+        with contextlib.suppress(BaseException):
+            await self.handoff_run
+
     async def _shutdown(self) -> None:
+        await self._stop_handoff()
         jobs = [t for t in self.worker.tasks.values() if not t.done()]
         for t in jobs:
             t.cancel()

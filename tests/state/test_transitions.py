@@ -7,16 +7,18 @@ it leaves and the code it answers ('ok', 'refused', 'gone'; see shared/lua/commo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 
 from shared.keys import Keys
 from shared.scripts import Scripts
 from shared.store import TaskStore
-from shared.tasks import Status
+from shared.tasks import Status, Task
 
 TOKEN = "the-token"
 S, R, OK_, FAIL, CANC, NONE = ("SCHEDULED", "RUNNING", "SUCCESSFUL", "FAILED", "CANCELLED",
@@ -120,3 +122,50 @@ async def test_rescue_gives_an_orphaned_task_a_new_job(redis: Redis, keys: Keys)
     task = await store.get(orphan)
     assert task is not None and task.status is Status.SCHEDULED and task.gen == 2
     assert await redis.zscore(keys.queue, f"{keys.p}:run:{orphan}:2") is not None
+
+
+def _slot(gen: object, provider: str = "test:echo", lease: int = 60_000) -> str:
+    """A free slot as idle.lua announces it (services/dispatcher/handoff.py)."""
+    return f"{gen}|{lease}|{provider}|nonce|worker-1"
+
+
+@pytest.mark.parametrize("slot", ["current", "older registry", "lapsed", "none"])
+async def test_schedule_hands_a_task_to_a_free_slot(redis: Redis, keys: Keys, slot: str) -> None:
+    """schedule: SCHEDULED with a queued job, or RUNNING, claimed for the freshest free slot
+    announced under the current registry generation and pushed to the type's handoff list
+    (no job). A slot of an older registry or past its time is dropped, not used."""
+    store, idle = TaskStore(redis, keys), keys.idle("core:text2text")
+    gen = int(await redis.get(keys.providers_gen) or 0)
+    if slot == "lapsed":
+        await redis.zadd(idle, {_slot(gen): 1})
+    elif slot != "none":
+        await store.scripts.run("idle", [idle], 60_000, "",
+                                _slot(gen if slot == "current" else gen + 1))
+    task_id = await _task_in(store, S)
+    task = await store.get(task_id)
+    assert task is not None
+    job_queued = await redis.zscore(keys.queue, f"{keys.p}:run:{task_id}:1") is not None
+    handed = await redis.lrange(keys.handoff("core:text2text"), 0, -1)  # type: ignore[misc]
+    assert await redis.zcard(idle) == 0  # the slot was used or dropped
+    if slot != "current":
+        assert (task.status, job_queued, handed) == (Status.SCHEDULED, True, [])
+        return
+    assert (task.status, job_queued, task.attempt) == (Status.RUNNING, False, 1)
+    assert (task.raw["leaseToken"], task.raw["leaseOwner"], task.provider_id) == \
+        (f"nonce:{task_id}", "worker-1", "test:echo")
+    item = orjson.loads(handed[0])
+    assert (len(handed), item["token"], item["lease"]) == (1, f"nonce:{task_id}", 60_000)
+    assert Task.from_redis(item["task"]).raw == task.raw
+    assert item["expires"] == int(task.raw["leaseExpires"])
+
+
+async def test_idle_replaces_the_slot_announced_before(redis: Redis, keys: Keys) -> None:
+    """idle: the new slot replaces the old one (stand 0 only withdraws); it answers the
+    server's clock in ms."""
+    scripts, idle = Scripts(redis, keys), keys.idle("core:text2text")
+    reply = await scripts.run("idle", [idle], 60_000, "", _slot(1))
+    assert abs(int(reply.data[0]) - time.time() * 1000) < 60_000
+    await scripts.run("idle", [idle], 60_000, _slot(1), _slot(2))
+    assert await redis.zrange(idle, 0, -1) == [_slot(2).encode()]
+    await scripts.run("idle", [idle], 0, _slot(2), "")
+    assert await redis.exists(idle) == 0
