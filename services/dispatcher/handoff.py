@@ -138,10 +138,8 @@ class Handoff:
             run = self.d.run_claimed(task, token, pushed_at, started)
         else:
             run = self._run_if_held(task, token, pushed_at)
-        running = self.worker.run_reserved(f"handoff:{task.id}:{task.gen}", run)
-        until_started = asyncio.ensure_future(started.wait())
-        await asyncio.wait({running, until_started}, return_when=asyncio.FIRST_COMPLETED)
-        until_started.cancel()
+        self.worker.run_reserved(f"handoff:{task.id}:{task.gen}", _setting(started, run))
+        await started.wait()
 
     async def _run_if_held(self, task: Task, token: str, pushed_at: float) -> None:
         """A task that waited long in the list: run it only if its lease still holds."""
@@ -154,3 +152,11 @@ class Handoff:
     async def _hand_back(self, task: Task, token: str) -> None:
         await self.d.store.release(task.id, token)
         log.info("task %s: handed back to the queue", task.id, extra={"task_id": task.id})
+
+
+async def _setting(event: asyncio.Event, run: Awaitable[None]) -> None:
+    """Run, then set `event` (if the run did not set it before)."""
+    try:
+        await run
+    finally:
+        event.set()

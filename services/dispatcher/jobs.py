@@ -213,7 +213,7 @@ class JobWorker(Worker):
     def unreserve(self) -> None:
         self._release_sem_dec_counter_on_complete()
 
-    def run_reserved(self, name: str, run: Awaitable[None]) -> asyncio.Task[None]:
+    def run_reserved(self, name: str, run: Awaitable[None]) -> None:
         """Run in the reserved slot (a task of the worker: shutdown cancels it like a job)."""
         async def guarded() -> None:
             try:
@@ -223,7 +223,6 @@ class JobWorker(Worker):
         t = self.loop.create_task(guarded())
         t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
         self.tasks[name] = t
-        return t
 
     def finishing(self) -> list[asyncio.Future[Any]]:
         """arq (and `_run_held`) finish a job in a shielded task that outlives the cancelled
