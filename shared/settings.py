@@ -58,7 +58,9 @@ def _proxy_list(value: Any) -> Any:
 
 
 class RateLimitSettings(SettingsModel):
-    """Moving-window caps in `limits` notation, e.g. "20/2 minutes"; empty string = off."""
+    """Moving-window caps in `limits` notation, e.g. "20/2 minutes"; empty string = off. The
+    HTTP roles and `taskproc run` read them at start-up: one they cannot read is one line
+    naming its variable, and exit 2 (services/roles.py)."""
 
     schedule_user: str = "20/2 minutes"
     """/schedule per signed-in user."""
