@@ -60,6 +60,9 @@ class Handoff:
             except REDIS_DOWN as exc:
                 self.outage.failed(exc)
                 await self._pause(backoff.next())
+            except Exception:  # a bug must not end hand-offs for good; the queue still runs
+                log.exception("handoff failed; again in %.0f s", self.wait)
+                await self._pause(self.wait)
         with contextlib.suppress(*REDIS_DOWN):
             await self._announce({}, 0)
 
@@ -126,9 +129,14 @@ class Handoff:
         """Run a task pushed for a slot of this dispatcher, in the slot reserved for it; returns
         once its provider has started (or the run ended), so that announcing the next slot
         does not delay this one."""
-        item = orjson.loads(raw)
-        task, token = Task.from_redis(item["task"]), str(item["token"])
-        expires, lease = float(item["expires"]), float(item["lease"])
+        try:
+            item = orjson.loads(raw)
+            task, token = Task.from_redis(item["task"]), str(item["token"])
+            expires, lease = float(item["expires"]), float(item["lease"])
+        except Exception:  # not what schedule.lua writes; its task, if any, is the sweep's
+            log.warning("handoff: unreadable item dropped: %r", raw[:200])
+            self.worker.unreserve()
+            return
         pushed_at = (expires - lease - self._offset_ms) / 1000  # our clock, unix seconds
         started = asyncio.Event()
         run: Awaitable[None]

@@ -122,3 +122,20 @@ async def test_the_queue_keeps_a_slot_of_its_own(settings: Settings, keys: Keys)
         assert worker.job_counter == 0
     finally:
         await redis.aclose()
+
+
+async def test_an_unreadable_hand_off_is_dropped_and_hand_offs_go_on(
+        dispatcher: StartDispatcher, redis: Redis, keys: Keys) -> None:
+    gate = GateProvider(TYPE)
+    proc = await dispatcher(gate)
+    await _announced(redis, keys)
+    await redis.rpush(keys.handoff(TYPE), b"{not json", b'{"task": 1}')  # type: ignore[misc]
+    task = await _schedule(TaskStore(redis, keys))
+    assert await gate.started.get() == task.id
+    assert await redis.zcard(keys.queue) == 0  # handed off, not queued
+    gate.release.set()
+    assert (await wait_for_status(redis, keys, task.id)).status is Status.SUCCESSFUL
+
+    async def slots_back() -> bool:  # the dropped items gave their reserved slots back
+        return proc.worker.job_counter <= 1  # at most the reservation of the next wait
+    await until(slots_back)
