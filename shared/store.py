@@ -131,7 +131,9 @@ class TaskStore:
                        external: bool = False, admission: Admission = Admission()) -> Task:
         """Create a task for a user, else for a guest address, else for an ExApp without user.
         `external`: an external provider serves the type (waiting claims are woken). Raises
-        Refused when `admission` refuses it (a user's live tasks are capped, not others')."""
+        Refused when `admission` refuses it (a user's live tasks are capped, not others').
+        The task answered is the task as scheduled; when an idle dispatcher had announced a
+        slot for its type, it is already RUNNING there (services/dispatcher/handoff.py)."""
         fields = {TaskField.APP_ID: app_id, TaskField.CUSTOM_ID: custom_id,
                   TaskField.INPUT: orjson.dumps(inputs).decode(),
                   TaskField.INCLUDE_WATERMARK: _flag(include_watermark),
