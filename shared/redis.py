@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from redis import exceptions as rx
+from redis._parsers import _AsyncHiredisParser
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.connection import Connection, parse_url
+from redis.asyncio.connection import Connection, SSLConnection, parse_url
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.connection import HiredisRespSerializer
 from redis.utils import HIREDIS_AVAILABLE
@@ -76,12 +77,31 @@ class _CancellableWrite:
     """Writes under `asyncio.timeout` instead of redis-py's `asyncio.wait_for`, which on Python
     3.11 loses a cancellation that arrives as the write completes (CPython gh-86296): a
     cancelled task then carried on, so a dispatcher's loops and arq's poll loop did not stop.
-    Reads already use `asyncio.timeout`."""
+    Reads already use `asyncio.timeout`.
+
+    A write that cannot wait needs no timer: on a connected plain socket with an empty send
+    buffer, a command that fits under the buffer's high-water mark leaves the transport
+    unpaused, so `drain()` returns at once (it yields once at most, to a transport closing).
+    Such writes, nearly all of them, skip the timer; a connect, a health check, TLS or a fuller
+    buffer keep it."""
 
     socket_timeout: float | None
+    health_check_interval: float
+    _writer: asyncio.StreamWriter | None
+    _reader: asyncio.StreamReader | None
+    _tls: bool = False
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            if timeout is None or self._cannot_wait(command, check_health):
+                await super().send_packed_command(command, check_health)  # type: ignore[misc]
+            else:
+                await self._send_timed(command, check_health, timeout)
+        finally:
+            self.socket_timeout = timeout
+
+    async def _send_timed(self, command: Any, check_health: bool, timeout: float) -> None:
         try:
             async with asyncio.timeout(timeout) as cm:
                 await super().send_packed_command(command, check_health)  # type: ignore[misc]
@@ -90,8 +110,51 @@ class _CancellableWrite:
                 raise
             await self.disconnect(nowait=True)  # type: ignore[attr-defined]
             raise rx.TimeoutError("Timeout writing to socket") from None
-        finally:
-            self.socket_timeout = timeout
+
+    def _cannot_wait(self, command: Any, check_health: bool) -> bool:
+        if (self._tls or self._writer is None or self._reader is None
+                or (check_health and self.health_check_interval)):
+            return False
+        size = _size(command)
+        transport = self._writer.transport
+        return (size is not None and transport.get_write_buffer_size() == 0
+                and size < transport.get_write_buffer_limits()[1])
+
+
+def _size(command: Any) -> int | None:
+    """Bytes of a packed command (None: not a form measured here)."""
+    if isinstance(command, bytes):
+        return len(command)
+    if isinstance(command, list) and all(isinstance(c, (bytes, memoryview)) for c in command):
+        return sum(len(c) if isinstance(c, bytes) else c.nbytes for c in command)
+    return None
+
+
+class _IdleCheck:
+    """The pool's check that an idle connection has nothing left to read answers at once when
+    nothing is buffered, instead of reading under a zero timeout that always expires a loop
+    turn later (redis-py's, with the pool's lock held meanwhile). Buffered data, an end of
+    stream or a connection error still take redis-py's own check."""
+
+    _parser: Any
+    _reader: asyncio.StreamReader | None
+
+    async def can_read_destructive(self) -> bool:
+        if _nothing_to_read(self._parser, self._reader):
+            return False
+        answer: bool = await super().can_read_destructive()  # type: ignore[misc]
+        return answer
+
+
+def _nothing_to_read(parser: Any, stream: asyncio.StreamReader | None) -> bool:
+    """True when a read would only wait: hiredis holds no reply bytes and the socket's stream
+    has no data, no end and no error (then redis-py's check answers False a loop later)."""
+    if not isinstance(parser, _AsyncHiredisParser) or not parser._connected or stream is None:
+        return False
+    replies: Any = parser._reader  # hiredis.Reader
+    unread: bytearray = stream._buffer  # type: ignore[attr-defined]
+    return not replies.has_data() and not unread and not stream.at_eof() \
+        and stream.exception() is None
 
 
 class _HiredisPack:
@@ -109,18 +172,19 @@ class _HiredisPack:
             return super().pack_command(*args)  # type: ignore[misc,no-any-return]
 
 
-_MIXINS = ((_HiredisPack,) if HIREDIS_AVAILABLE else ()) + \
+_MIXINS = ((_HiredisPack, _IdleCheck) if HIREDIS_AVAILABLE else ()) + \
     ((_CancellableWrite,) if sys.version_info < (3, 12) else ())
 _CLASSES: dict[type[Any], type[Any]] = {}
 
 
 def _safe(base: type[Any]) -> type[Any]:
-    """`base` (a redis-py connection class) with hiredis packing and, on Pythons that need
-    them, cancellable writes."""
+    """`base` (a redis-py connection class) with hiredis packing and the quick idle check
+    and, on Pythons that need them, cancellable writes."""
     if not _MIXINS:
         return base
     if base not in _CLASSES:
-        _CLASSES[base] = type(f"Taskproc{base.__name__}", (*_MIXINS, base), {})
+        _CLASSES[base] = type(f"Taskproc{base.__name__}", (*_MIXINS, base),
+                              {"_tls": issubclass(base, SSLConnection)})
     return _CLASSES[base]
 
 
