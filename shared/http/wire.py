@@ -9,7 +9,7 @@
   security headers of lib/base.php (`X-Content-Type-Options`, `X-Frame-Options`,
   `Referrer-Policy`, `X-Permitted-Cross-Domain-Policies`); `X-User-Id` once signed in.
 
-`install(app)` puts the middlewares outermost and the headers on `on_response_prepare`; the api
+`install(app)` puts the middleware outermost and the headers on `on_response_prepare`; the api
 and the fileproxy call it.
 """
 
@@ -43,23 +43,37 @@ API_HEADERS = {
 }
 
 
+_ID_TABLE = bytes(ord(_ID_CHARS[b % 62]) for b in range(256))
+"""Each byte value to its letter or digit (`b % 62`), for bytes.translate."""
+
+
 def new_request_id() -> str:
     """20 letters and digits, as Nextcloud's RequestId makes them (an id, not a secret: the
     slight modulo bias does not matter, one urandom call per request does)."""
-    return "".join(_ID_CHARS[b % 62] for b in os.urandom(20))
+    return os.urandom(20).translate(_ID_TABLE).decode("ascii")
 
 
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 
 
 @web.middleware
-async def merge_slashes(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Serve `//ocs//v2.php/x?q` as `/ocs/v2.php/x?q`: routed again, not redirected."""
-    raw = request.rel_url.raw_path
-    if "//" not in raw:
+async def slashes_and_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Serve `//ocs//v2.php/x?q` as `/ocs/v2.php/x?q` (routed again, not redirected); give the
+    request its id, which log lines written while it runs carry."""
+    if "//" in request.rel_url.raw_path:
+        return await _merged(request)
+    request[REQUEST_ID_KEY] = request_id = new_request_id()
+    token = REQUEST_ID.set(request_id)
+    try:
         return await handler(request)
-    url = URL.build(path=_SLASHES.sub("/", raw), query_string=request.rel_url.raw_query_string,
-                    encoded=True)
+    finally:
+        REQUEST_ID.reset(token)
+
+
+async def _merged(request: web.Request) -> web.StreamResponse:
+    """The request with its slashes merged, through the app again (where it gets its id)."""
+    url = URL.build(path=_SLASHES.sub("/", request.rel_url.raw_path),
+                    query_string=request.rel_url.raw_query_string, encoded=True)
     merged = request.clone(rel_url=url)
     try:
         # aiohttp has no public way to route a cloned request through the app again; this is
@@ -73,17 +87,6 @@ async def merge_slashes(request: web.Request, handler: Handler) -> web.StreamRes
             request[PRINCIPAL] = merged[PRINCIPAL]
 
 
-@web.middleware
-async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give the request its id; log lines written while it runs carry it."""
-    request[REQUEST_ID_KEY] = new_request_id()
-    token = REQUEST_ID.set(request[REQUEST_ID_KEY])
-    try:
-        return await handler(request)
-    finally:
-        REQUEST_ID.reset(token)
-
-
 async def nextcloud_headers(request: web.Request, response: web.StreamResponse) -> None:
     """`on_response_prepare`: every response, streamed or raised, gets Nextcloud's headers."""
     h = response.headers
@@ -95,7 +98,6 @@ async def nextcloud_headers(request: web.Request, response: web.StreamResponse) 
 
 
 def install(app: web.Application) -> None:
-    """Outermost: merge slashes first, then the request id; headers as responses go out."""
-    app.middlewares.insert(0, request_id)
-    app.middlewares.insert(0, merge_slashes)
+    """Outermost: slashes merged, then the request id; headers as responses go out."""
+    app.middlewares.insert(0, slashes_and_id)
     app.on_response_prepare.append(nextcloud_headers)
