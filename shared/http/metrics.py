@@ -10,6 +10,7 @@ import asyncio
 import time
 
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 
 from shared.http.context import SERVICES
 from shared.http.probes import PROBE_ROUTES, PROBES
@@ -25,12 +26,34 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+_SERIES = web.AppKey("http_series", dict)
+_MAX_SERIES = 10_000
+"""Series kept at hand, at most (past that they are looked up each time)."""
+
+
+def _series(app: web.Application, route: str, method: str,
+            status: int) -> tuple[Counter, Histogram]:
+    """The request counter and latency series of one route, method and status, looked up in
+    their families once instead of on every request."""
+    found: dict[tuple[str, str, int], tuple[Counter, Histogram]] = app[_SERIES]
+    key = (route, method, status)
+    series = found.get(key)
+    if series is None:
+        metrics = app[METRICS]
+        series = (metrics.requests.labels(route, method, str(status)),
+                  metrics.latency.labels(route, method))
+        if len(found) < _MAX_SERIES:
+            found[key] = series
+    return series
+
+
 @web.middleware
 async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count and time every request by route template, method and status."""
     start, status = time.perf_counter(), 500
     response_headers = None
-    request.app[METRICS].in_flight.inc()
+    metrics = request.app[METRICS]
+    metrics.in_flight.inc()
     try:
         response = await handler(request)
         status, response_headers = response.status, response.headers
@@ -42,10 +65,11 @@ async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResp
         status = 499  # the client went away (nginx's code for it)
         raise
     finally:
-        metrics, route = request.app[METRICS], _route(request)
+        route = _route(request)
         metrics.in_flight.dec()
-        metrics.requests.labels(route, request.method, str(status)).inc()
-        metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
+        requests, latency = _series(request.app, route, request.method, status)
+        requests.inc()
+        latency.observe(time.perf_counter() - start)
         if status == 429 or "Retry-After" in (response_headers or {}):
             metrics.rate_limited.labels(route).inc()  # OCS v1 answers a refusal with HTTP 200
 
@@ -58,6 +82,7 @@ def instrument(app: web.Application, role: str) -> Metrics:
     if METRICS in app:
         return app[METRICS]
     metrics = app[METRICS] = Metrics(role)
+    app[_SERIES] = {}
     app[PROBES] = Probes(metrics, lambda: app[SERVICES])
     app.middlewares.insert(0, http_metrics)
     have = {r.canonical for r in app.router.resources()}
