@@ -21,6 +21,11 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from shared.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedEncoding
 
+try:
+    from aiohttp.compression_utils import HAS_BROTLI
+except ImportError:  # pragma: no cover - older aiohttp
+    HAS_BROTLI = False
+
 log = logging.getLogger(__name__)
 DECODABLE = {"", "identity", "gzip", "x-gzip", "deflate"}
 MULTIPART_OVERHEAD = 64 * 1024
@@ -35,10 +40,6 @@ BROKEN_BODY = (HttpProcessingError, RequestPayloadError, ValueError, UnicodeDeco
 
 def check_declared(request: web.Request, cap: int) -> None:
     """Refuse a body by its headers alone: unknown encodings, a Content-Length over `cap`."""
-    try:
-        from aiohttp.compression_utils import HAS_BROTLI
-    except ImportError:  # pragma: no cover - older aiohttp
-        HAS_BROTLI = False
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in DECODABLE and not (encoding == "br" and HAS_BROTLI):
         raise UnsupportedEncoding(f"Unsupported Content-Encoding: {encoding[:40]}")
@@ -57,8 +58,11 @@ def safe_name(name: str) -> str:
 
 
 async def read_body(request: web.Request, timeout: float) -> bytes:
-    """The whole (small, capped by client_max_size) body, with an overall time limit."""
+    """The whole (small, capped by client_max_size) body, with an overall time limit (no timer
+    for a body that has all arrived: reading it cannot wait)."""
     try:
+        if request.content.is_eof():
+            return await request.read()
         async with asyncio.timeout(timeout):
             return await request.read()
     except TimeoutError as exc:
