@@ -19,7 +19,7 @@ from redis import exceptions as rx
 from redis._parsers import _AsyncHiredisParser
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.connection import Connection, SSLConnection, parse_url
+from redis.asyncio.connection import Connection, ConnectionPool, SSLConnection, parse_url
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.connection import HiredisRespSerializer
 from redis.utils import HIREDIS_AVAILABLE
@@ -33,7 +33,35 @@ REDIS_DOWN: tuple[type[BaseException], ...] = (
 redis-py wraps socket errors in these; a bare OSError is someone else's (a disk, a peer)."""
 
 
-class _SentinelPool(SentinelConnectionPool):
+class _ReadyFirst:
+    """A pool that hands out an idle connection with nothing to read at once.
+
+    redis-py's pool takes an asyncio.Lock around every checkout, which only matters while a
+    checkout connects (it awaits then). asyncio's lock is fair: once one task waited for it, each
+    later checkout queued behind the waiters a loop turn at a time, and under steady load the
+    queue never drained. A connected, idle connection is taken without the lock: what the locked
+    path does with it (pop it, see it is connected, see nothing to read) in one step; every
+    other checkout (a new connection, a reconnect, data left unread) takes the locked path."""
+
+    _available_connections: list[Any]
+    _in_use_connections: set[Any]
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self._available_connections:
+            connection = self._available_connections[-1]
+            if connection.is_connected and _nothing_to_read(connection._parser,
+                                                            connection._reader):
+                self._available_connections.pop()
+                self._in_use_connections.add(connection)
+                return connection
+        return await super().get_connection(*args, **kwargs)  # type: ignore[misc]
+
+
+class _Pool(_ReadyFirst, ConnectionPool):
+    """The pool of a client built from a redis:// URL."""
+
+
+class _SentinelPool(_ReadyFirst, SentinelConnectionPool):
     """Closing the primary's pool also closes the connections to the sentinels."""
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
@@ -68,8 +96,8 @@ def connect(settings: Settings, *, redis_class: type[Redis] = Redis, **kwargs: A
             connection_class=_safe(SentinelManagedConnection), **kwargs)
         return client
     base = parse_url(settings.redis_url).get("connection_class", Connection)
-    plain: Redis = redis_class.from_url(settings.redis_url, connection_class=_safe(base),
-                                        **kwargs)
+    pool = _Pool.from_url(settings.redis_url, connection_class=_safe(base), **kwargs)
+    plain: Redis = redis_class.from_pool(pool)
     return plain
 
 

@@ -104,6 +104,27 @@ async def test_a_connection_the_server_closed_is_replaced(client: Redis, redis: 
     assert await client.client_id() != first
 
 
+async def test_idle_connections_are_handed_out_without_waiting(client: Redis) -> None:
+    """A pool whose lock a connect held (it awaits then) hands idle connections out at once;
+    redis-py's fair lock queued every later checkout a loop turn behind the waiters."""
+    await asyncio.gather(*(client.ping() for _ in range(4)))  # four idle connections
+    pool = client.connection_pool
+    async with pool._lock:  # as while another checkout connects
+        got = await asyncio.wait_for(pool.get_connection(), 1.0)
+        assert got.is_connected
+        await pool.release(got)
+    assert await asyncio.gather(*(client.incr("n") for _ in range(50))) == list(range(1, 51))
+
+
+async def test_a_disconnected_idle_connection_is_connected_again(client: Redis) -> None:
+    await client.ping()
+    conn = client.connection_pool.get_available_connection()
+    await client.connection_pool.release(conn)
+    await conn.disconnect()  # not connected: the pool's locked path connects it
+    assert await client.ping()
+    assert conn.is_connected
+
+
 async def test_cancelled_writers_stop(client: Redis) -> None:
     """CPython gh-86296: under asyncio.wait_for a cancel that lands as a write completes was
     lost (29 of 300 here with redis-py's own writes); every cancelled loop must stop."""
