@@ -30,10 +30,11 @@ class Status(StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> Status:
-        try:
-            return cls(value or "")
-        except ValueError:
-            return cls.UNKNOWN
+        return _STATUSES.get(value or "", cls.UNKNOWN)
+
+
+_STATUSES = {s.value: s for s in Status}
+"""Each status by its string (a dict lookup; calling the enum costs several times more)."""
 
 
 class TaskField(StrEnum):
@@ -73,6 +74,9 @@ class TaskField(StrEnum):
 F = TaskField
 _INT_FIELDS = (F.LAST_UPDATED, F.COMPLETION_EXPECTED_AT, F.SCHEDULED_AT, F.STARTED_AT,
                F.ENDED_AT)
+_INT_KEYS = tuple(f.value for f in _INT_FIELDS)
+"""The same fields as plain strings, hash fields and JSON keys alike (reading an enum member
+costs a lookup each time, and to_json reads these on every answer)."""
 
 
 T = TypeVar("T")
@@ -103,6 +107,11 @@ def _text_or_empty(value: str | None) -> str:
 def _flag_on(value: str | None) -> bool:
     """'1' or absent (the default is on); '0' is off."""
     return value in (None, "1")
+
+
+def _whole(value: str | None) -> int | None:
+    """A number field as whole seconds (None: not set)."""
+    return int(float(value)) if value not in (None, "") else None
 
 
 def _count(value: str | None) -> int:
@@ -175,8 +184,7 @@ class Task:
     lease_token = _Field(F.LEASE_TOKEN, _text)
 
     def int_field(self, name: TaskField) -> int | None:
-        v = self.raw.get(name)
-        return int(float(v)) if v not in (None, "") else None
+        return _whole(self.raw.get(name))
 
     def to_json(self, just_scheduled: bool = False) -> dict[str, Any]:
         """The OCS shape: camelCase, STATUS_* strings, unix seconds; errorMessage never shown.
@@ -185,11 +193,11 @@ class Task:
         schedule answer, which 34 renders before its database default applies), and whole
         floats are whole numbers (`1`, not `1.0`), in `progress`, `input` and `output` alike.
         """
-        progress = self.progress
+        raw, progress = self.raw, self.progress
         out: dict[str, Any] = {
             "id": self.id,
             "type": self.type,
-            "lastUpdated": self.int_field(F.LAST_UPDATED) or 0,
+            "lastUpdated": _whole(raw.get(_INT_KEYS[0])) or 0,
             "status": self.status.value,
             "userId": self.user_id,
             "appId": self.app_id,
@@ -204,8 +212,8 @@ class Task:
             "includeWatermark": self.include_watermark,
             "userFacingErrorMessage": self.user_facing_error_message,
         }
-        for name in _INT_FIELDS[1:]:
-            out[name.value] = self.int_field(name)
+        for key in _INT_KEYS[1:]:
+            out[key] = _whole(raw.get(key))
         return out
 
 
