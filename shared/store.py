@@ -111,6 +111,18 @@ def _admission_argv(admission: Admission) -> list[str | int]:
     return [gen, admission.max_queued, admission.max_live]
 
 
+_GIVEN = tuple(f.value for f in (
+    TaskField.APP_ID, TaskField.CUSTOM_ID, TaskField.INPUT, TaskField.INCLUDE_WATERMARK,
+    TaskField.ALLOW_CLEANUP, TaskField.WEBHOOK_URI, TaskField.WEBHOOK_METHOD))
+"""The fields a schedule gives schedule.lua (as plain strings: an enum member costs a lookup
+on every read, on the api's hottest path)."""
+_WRITTEN = tuple(f.value for f in (
+    TaskField.ID, TaskField.TYPE, TaskField.STATUS, TaskField.SCHEDULED_AT,
+    TaskField.LAST_UPDATED, TaskField.COMPLETION_EXPECTED_AT, TaskField.ATTEMPT, TaskField.GEN))
+"""The fields schedule.lua writes itself, in the order TaskStore.schedule fills them in."""
+_SCHEDULED = Status.SCHEDULED.value
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 
@@ -134,12 +146,9 @@ class TaskStore:
         Refused when `admission` refuses it (a user's live tasks are capped, not others').
         The task answered is the task as scheduled; when an idle dispatcher had announced a
         slot for its type, it is already RUNNING there (services/dispatcher/handoff.py)."""
-        fields = {TaskField.APP_ID: app_id, TaskField.CUSTOM_ID: custom_id,
-                  TaskField.INPUT: orjson.dumps(inputs).decode(),
-                  TaskField.INCLUDE_WATERMARK: _flag(include_watermark),
-                  TaskField.ALLOW_CLEANUP: "1", TaskField.WEBHOOK_URI: webhook_uri or "",
-                  TaskField.WEBHOOK_METHOD: webhook_method or ""}
-        pairs = [x for f, v in fields.items() if v for x in (f.value, v)] + \
+        values = (app_id, custom_id, orjson.dumps(inputs).decode(), _flag(include_watermark),
+                  "1", webhook_uri or "", webhook_method or "")
+        pairs = [x for f, v in zip(_GIVEN, values, strict=True) if v for x in (f, v)] + \
             _owner(user_id, guest, exapp).fields()
         reply = await self.scripts.run(
             "schedule", self._schedule_keys(task_type, user_id, admission), task_type,
@@ -148,13 +157,10 @@ class TaskStore:
         if not reply.ok:
             raise Refused(Refusal(text(reply.data[0])))
         task_id, sec = _ids(reply.data)
-        created = dict(zip(pairs[0::2], pairs[1::2], strict=True)) | {
-            TaskField.ID: str(task_id), TaskField.TYPE: task_type,
-            TaskField.STATUS: Status.SCHEDULED.value, TaskField.SCHEDULED_AT: str(sec),
-            TaskField.LAST_UPDATED: str(sec),
-            TaskField.COMPLETION_EXPECTED_AT: str(sec + int(expected_runtime)),
-            TaskField.ATTEMPT: "0", TaskField.GEN: "1"}
-        return Task({str(k): v for k, v in created.items()})
+        raw = dict(zip(pairs[0::2], pairs[1::2], strict=True))
+        raw.update(zip(_WRITTEN, (str(task_id), task_type, _SCHEDULED, str(sec), str(sec),
+                                  str(sec + int(expected_runtime)), "0", "1"), strict=True))
+        return Task(raw)
 
     def _schedule_keys(self, task_type: str, user_id: str | None,
                        admission: Admission) -> list[str]:
