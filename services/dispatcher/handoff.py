@@ -73,16 +73,12 @@ class Handoff:
         self.worker.slot_freed.set()
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._stopping.wait()
+        await _at_most(seconds, self._stopping)
 
     async def _round(self) -> None:
         self.worker.slot_freed.clear()
         if not await self.worker.reserve():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.wait):
-                    await self.worker.slot_freed.wait()
+            await _at_most(self.wait, self.worker.slot_freed)
             return
         try:
             popped = await self._wait_for_task()
@@ -107,20 +103,15 @@ class Handoff:
         return None if popped is None else popped[1]
 
     async def _announce(self, served: dict[str, str], gen: int) -> None:
-        """One slot per served type (replacing the slots announced before); {} withdraws."""
-        nonce, keys, argv = uuid.uuid4().hex, [], []
-        announced = {}
-        for ttype, provider_id in served.items():
-            key = self.keys.idle(ttype)
-            announced[key] = f"{gen}|{self.d.lease_ms}|{provider_id}|{nonce}|{self.d.worker_id}"
-            keys.append(key)
-            argv += [self._slots.pop(key, ""), announced[key]]
-        for key, old in self._slots.items():  # types no longer served here
-            keys.append(key)
-            argv += [old, ""]
+        """One slot per served type (replacing the slots announced before); {} withdraws.
+        Should the call fail, the slots announced before are withdrawn by the next one."""
+        nonce = uuid.uuid4().hex
+        announced = {self.keys.idle(ttype): f"{gen}|{self.d.lease_ms}|{provider_id}|{nonce}|"
+                     f"{self.d.worker_id}" for ttype, provider_id in served.items()}
+        keys = [*announced, *(k for k in self._slots if k not in announced)]
         if not keys:
             return
-        self._slots = {}
+        argv = [x for k in keys for x in (self._slots.get(k, ""), announced.get(k, ""))]
         reply = await self.scripts.run("idle", keys, STAND_MS if served else 0, *argv)
         self._slots = announced
         self._offset_ms = int(reply.data[0]) - time.time() * 1000
@@ -160,6 +151,13 @@ class Handoff:
     async def _hand_back(self, task: Task, token: str) -> None:
         await self.d.store.release(task.id, token)
         log.info("task %s: handed back to the queue", task.id, extra={"task_id": task.id})
+
+
+async def _at_most(seconds: float, event: asyncio.Event) -> None:
+    """Wait for `event`, `seconds` at the most."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 async def _setting(event: asyncio.Event, run: Awaitable[None]) -> None:

@@ -28,7 +28,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,11 +162,8 @@ class JobWorker(Worker):
             await self.sem.acquire()
             self.job_counter += 1
             task = held.get(job_id)
-            run = self.run_job(job_id, score) if task is None else \
-                self._run_held(job_id, task, f"{prefix}:{task.id}", score)
-            t = self.loop.create_task(run)
-            t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-            self.tasks[job_id] = t
+            self._run_in_slot(job_id, self.run_job(job_id, score) if task is None else
+                              self._run_held(job_id, task, f"{prefix}:{task.id}", score))
 
     async def _run_held(self, job_id: str, task: Task, token: str, score_ms: int) -> None:
         """A job whose task the pickup claimed: run it, then remove the job (even when the run
@@ -220,7 +217,11 @@ class JobWorker(Worker):
                 await run
             except Exception:
                 logger.exception("%s failed", name)
-        t = self.loop.create_task(guarded())
+        self._run_in_slot(name, guarded())
+
+    def _run_in_slot(self, name: str, run: Coroutine[Any, Any, None]) -> None:
+        """Run in a slot already taken; the slot is freed when the run ends."""
+        t = self.loop.create_task(run)
         t.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
         self.tasks[name] = t
 

@@ -203,11 +203,7 @@ class DispatcherProcess:
         self.hooks.stop_polling()
         for t in [t for t in self.hooks.tasks.values() if not t.done()]:
             t.cancel()
-        await asyncio.wait({run}, timeout=5)
-        if not run.done():
-            run.cancel()
-        with contextlib.suppress(BaseException):
-            await run
+        await _end(run, timeout=5)
 
     async def _stop_loops(self) -> None:
         for t in self.loops:
@@ -247,11 +243,7 @@ class DispatcherProcess:
         if self.handoff_run is None:
             return
         self.handoff.stop()
-        await asyncio.wait({self.handoff_run}, timeout=self.handoff.wait + 2)
-        if not self.handoff_run.done():
-            self.handoff_run.cancel()
-        with contextlib.suppress(BaseException):
-            await self.handoff_run
+        await _end(self.handoff_run, timeout=self.handoff.wait + 2)
 
     async def _shutdown(self) -> None:
         await self._stop_handoff()
@@ -268,3 +260,12 @@ class DispatcherProcess:
         with contextlib.suppress(Exception):
             await self.redis.delete(self.worker.health_check_key)
         await self.redis.aclose(close_connection_pool=True)
+
+
+async def _end(run: asyncio.Task[None], timeout: float) -> None:
+    """Give a loop told to stop `timeout` seconds to end by itself, then cancel it."""
+    await asyncio.wait({run}, timeout=timeout)
+    if not run.done():
+        run.cancel()
+    with contextlib.suppress(BaseException):
+        await run
